@@ -1,0 +1,26 @@
+"""rnnlab pipeline stages: one module per DVC stage, plus shared params, registry and data I/O."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+# Before any stage imports Keras (and so TensorFlow): deterministic ops for reproducible
+# metrics on CPU, and no C++ info logs between Keras' progress lines.
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment, reported as one line, no traceback."""
+
+
+def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:
+    """Run a stage's main: a UserError becomes `error: ...` on stderr and exit status 2."""
+    try:
+        main(argv)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,128 @@
+"""Shared fixtures: a temporary git + DVC copy of the project on tiny data, and the real-data mirror."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests import fakes
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml", ".dvc/config", ".dvcignore", ".gitignore")
+
+# Small enough that a full `dvc repro` of all architectures takes about a minute on 2 cores.
+TINY = {
+    "tokenize.vocab_size": 200,
+    "tokenize.max_len": 32,
+    "train.epochs": 1,
+    "train.embedding_dim": 8,
+    "train.batch_size": 32,
+    "baseline.max_features": 500,
+}
+
+
+def set_key(params: dict, dotted: str, value: object) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        params = params[part]
+    params[leaf] = value
+
+
+def edit_params(project: Path, changes: dict[str, object]) -> None:
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    for key, value in changes.items():
+        set_key(params, key, value)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def tiny_architectures(params: dict) -> None:
+    """Shrink every architecture's width so a tiny run stays tiny."""
+    for hyperparams in params["architectures"].values():
+        for key in ("units", "filters"):
+            if key in hyperparams:
+                hyperparams[key] = 8
+
+
+def run(args: list[str], cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command of the project's venv (dvc, python) and capture its output."""
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def project_env(mirror: Path | None) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("RNNLAB_DATA_MIRROR", None)
+    if mirror is not None:
+        env["RNNLAB_DATA_MIRROR"] = str(mirror)
+    return env
+
+
+def make_project(dest: Path, mirror: Path | None, changes: dict[str, object]) -> Path:
+    """A committed git + DVC copy of the project with `changes` applied to params.yaml."""
+    dest.mkdir(parents=True)
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    params = yaml.safe_load((dest / "params.yaml").read_text())
+    tiny_architectures(params)
+    for key, value in changes.items():
+        set_key(params, key, value)
+    (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = project_env(mirror)
+    for command in (
+        ["git", "init", "-q", "-b", "main"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "--allow-empty", "-m", "empty"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "project"],
+    ):
+        run(command, dest, env)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def fake_mirror(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An RNNLAB_DATA_MIRROR folder with a tiny aclImdb archive and its SHA256SUMS."""
+    return fakes.imdb_mirror(tmp_path_factory.mktemp("mirror"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real offline mirror beside the repo; skipped where absent, required under CI=true."""
+    if not (SHARED_DATA / "SHA256SUMS").is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{SHARED_DATA} is missing, and CI=true requires the real-data tests to run")
+        pytest.skip(f"real data mirror {SHARED_DATA} is absent")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_project(tmp_path_factory: pytest.TempPathFactory, fake_mirror: Path) -> Path:
+    """A project that has run a full `dvc repro` on tiny data; tests must not change it."""
+    project = make_project(tmp_path_factory.mktemp("tiny") / "project", fake_mirror, TINY)
+    run(["dvc", "repro"], project, project_env(fake_mirror))
+    return project
+
+
+@pytest.fixture
+def in_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_mirror: Path) -> Path:
+    """Run stage functions in-process inside a fresh tiny project (cwd changed)."""
+    project = make_project(tmp_path / "project", fake_mirror, TINY)
+    monkeypatch.chdir(project)
+    monkeypatch.setenv("RNNLAB_DATA_MIRROR", str(fake_mirror))
+    return project

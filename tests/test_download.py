@@ -1,0 +1,107 @@
+"""Download: mirror, checksums, safe and atomic extraction, and the offline message."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from stages.data import DataError
+from stages.download import MIRROR_ENV, archive_name, download, extract, fetch, mirror_checksum
+from tests import fakes
+from tests.conftest import make_project, project_env, run
+
+URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+CANONICAL = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+
+
+def test_archive_name_is_the_url_file_name():
+    assert archive_name(URL) == "aclImdb_v1.tar.gz"
+
+
+def test_mirror_extracts_into_destination(fake_mirror: Path, tmp_path: Path):
+    source, files = download(URL, CANONICAL, tmp_path / "raw", fake_mirror)
+    assert source == f"mirror {fake_mirror}"
+    assert files == 240
+    assert len(list((tmp_path / "raw/aclImdb/train/pos").glob("*.txt"))) == 60
+
+
+def test_mirror_checksum_mismatch_leaves_nothing(tmp_path: Path):
+    mirror = fakes.imdb_mirror(tmp_path / "mirror")
+    (mirror / "SHA256SUMS").write_text(f"{'0' * 64}  {fakes.ARCHIVE}\n")
+    with pytest.raises(DataError, match=r"aclImdb_v1.tar.gz: sha256 mismatch \(expected 0+, got [0-9a-f]{64}\)"):
+        download(URL, CANONICAL, tmp_path / "raw", mirror)
+    assert not (tmp_path / "raw").exists()
+
+
+def test_mirror_without_an_entry(tmp_path: Path):
+    (tmp_path / "SHA256SUMS").write_text(f"{'0' * 64}  other.tar.gz\n")
+    with pytest.raises(DataError, match=r"SHA256SUMS: no entry for aclImdb_v1\.tar\.gz"):
+        mirror_checksum(tmp_path, "aclImdb_v1.tar.gz")
+
+
+def tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        good = tarfile.TarInfo("aclImdb/ok.txt")
+        good.size = 2
+        tar.addfile(good, io.BytesIO(b"ok"))
+        member.size = len(data) if member.isfile() else 0
+        tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
+    return path
+
+
+def link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
+    member = tarfile.TarInfo(name)
+    member.type, member.linkname = kind, target
+    return member
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        tarfile.TarInfo("../escape.txt"),
+        link("aclImdb/symlink", "/etc/passwd", tarfile.SYMTYPE),
+        link("aclImdb/hardlink", "../../outside.txt", tarfile.LNKTYPE),
+    ],
+    ids=["parent-path", "symlink-outside", "hardlink-outside"],
+)
+def test_unsafe_members_are_refused_and_destination_untouched(tmp_path: Path, member: tarfile.TarInfo):
+    dest = tmp_path / "out" / "raw"
+    dest.mkdir(parents=True)
+    (dest / "previous.txt").write_text("kept")
+    with pytest.raises(DataError, match="refused unsafe archive member"):
+        extract(tar_with(tmp_path / "evil.tar.gz", member), dest)
+    assert [p.name for p in dest.iterdir()] == ["previous.txt"]
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["raw"]  # no staging folder left
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_absolute_member_lands_inside_destination(tmp_path: Path):
+    extract(tar_with(tmp_path / "abs.tar.gz", tarfile.TarInfo("/tmp/absolute.txt")), tmp_path / "raw")
+    assert (tmp_path / "raw/tmp/absolute.txt").is_file()
+
+
+def test_corrupt_archive_is_a_clear_error(tmp_path: Path):
+    archive = tmp_path / "bad.tar.gz"
+    archive.write_bytes(fakes.imdb_archive(tmp_path / "good.tar.gz").read_bytes()[:500])
+    with pytest.raises(DataError, match=r"bad\.tar\.gz: cannot extract"):
+        extract(archive, tmp_path / "raw")
+    assert not (tmp_path / "raw").exists()
+
+
+def test_unreachable_url_says_how_to_set_the_mirror(tmp_path: Path):
+    with pytest.raises(
+        DataError, match=rf"cannot download http://127.0.0.1:9/x.tar.gz .*set {MIRROR_ENV} to a folder holding x.tar.gz"
+    ):
+        fetch("http://127.0.0.1:9/x.tar.gz", tmp_path / "x.tar.gz", attempts=1)
+
+
+def test_cli_offline_without_mirror_is_one_line(tmp_path: Path):
+    project = make_project(tmp_path / "project", None, {"download.url": "http://127.0.0.1:9/aclImdb_v1.tar.gz"})
+    result = run(["python", "-m", "stages.download"], project, project_env(None), check=False)
+    assert result.returncode == 2
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert MIRROR_ENV in line
+    assert not (project / "data/imdb/raw").exists()

@@ -1,0 +1,136 @@
+"""params.yaml validation: every invalid value fails with one line naming the key."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stages.params import ParamsError, load_params, validate
+from tests.conftest import ROOT, make_project, project_env, run, set_key
+
+DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def with_change(key: str, value: object) -> dict:
+    params = copy.deepcopy(DEFAULTS)
+    set_key(params, key, value)
+    return params
+
+
+def test_defaults_are_valid():
+    params = validate(DEFAULTS)
+    assert set(params.architectures) == {"simple_rnn", "stacked_rnn", "bi_rnn", "cnn_rnn", "lstm", "gru"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("train.epochs", 0, "train.epochs: Input should be greater than 0 (got 0)"),
+        ("train.batch_size", -32, "train.batch_size: Input should be greater than 0 (got -32)"),
+        ("train.learning_rate", "1e-3", "train.learning_rate: Input should be a valid number (got '1e-3')"),
+        ("train.epochs", True, "train.epochs: Input should be a valid integer (got True)"),
+        ("tokenize.val_fraction", 1.5, "tokenize.val_fraction: Input should be less than 1 (got 1.5)"),
+        ("tokenize.padding", "left", "tokenize.padding: allowed: 'pre' or 'post' (got 'left')"),
+        ("train.optimizer", "sgd", "train.optimizer: unknown key"),
+        ("architectures.lstm.dropout", 1.2, "architectures.lstm.dropout: Input should be less than 1 (got 1.2)"),
+        ("architectures.lstm.unit", 64, "architectures.lstm.unit: unknown key"),
+        ("architectures.gru.units", 0, "architectures.gru.units: Input should be greater than 0 (got 0)"),
+        (
+            "architectures.bi_rnn.cell",
+            "rnn",
+            "architectures.bi_rnn.cell: allowed: 'simple', 'lstm' or 'gru' (got 'rnn')",
+        ),
+        ("download.sha256", "abc", "download.sha256: String should match pattern"),
+    ],
+)
+def test_invalid_value_names_key_and_rule(key, value, expected):
+    with pytest.raises(ParamsError) as error:
+        validate(with_change(key, value))
+    message = str(error.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+
+
+def test_unknown_architecture_lists_the_known_ones():
+    params = with_change("architectures.transformer", {"units": 8})
+    allowed = "bi_rnn, cnn_rnn, gru, lstm, simple_rnn, stacked_rnn"
+    with pytest.raises(ParamsError, match=rf"^architectures.transformer: unknown architecture; allowed: {allowed}$"):
+        validate(params)
+
+
+def test_missing_section():
+    params = copy.deepcopy(DEFAULTS)
+    del params["train"]
+    with pytest.raises(ParamsError, match=r"^train: missing key$"):
+        validate(params)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path):
+    path = tmp_path / "params.yaml"
+    path.write_text("seed: 0\ntrain: [unclosed\n")
+    with pytest.raises(ParamsError, match=r"params.yaml: line \d+: YAML syntax error"):
+        load_params(path)
+
+
+# Values that no numeric or enumerated key accepts, whatever its rule.
+INVALID = st.one_of(
+    st.integers(max_value=-1),
+    st.just(True),
+    st.text(max_size=5).filter(lambda s: s not in {"pre", "post", "simple", "lstm", "gru", "val_loss", "val_accuracy"}),
+    st.none(),
+    st.lists(st.integers(), max_size=2),
+    st.floats(allow_nan=True).filter(lambda x: not 0 <= x < 1),
+)
+NUMERIC_KEYS = [
+    f"{section}.{key}"
+    for section in ("tokenize", "train", "baseline")
+    for key, value in DEFAULTS[section].items()
+    if isinstance(value, (int, float)) and not isinstance(value, bool)
+] + [
+    f"architectures.{arch}.{key}"
+    for arch, hyperparams in DEFAULTS["architectures"].items()
+    for key, value in hyperparams.items()
+    if isinstance(value, (int, float))
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.sampled_from(NUMERIC_KEYS), value=INVALID)
+def test_validator_never_accepts_an_invalid_value(key, value):
+    """Property: a negative, boolean, text, null, list or non-probability value is refused by name."""
+    if isinstance(value, float) and value == value and value >= 1 and not key.endswith("dropout"):
+        value = -value  # >= 1 is fine for sizes; make it invalid for every key
+    with pytest.raises(ParamsError) as error:
+        validate(with_change(key, value))
+    assert str(error.value).startswith(key)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+        lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=6), children, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_validator_never_crashes(raw):
+    """Property: arbitrary YAML-shaped data is either valid params or a ParamsError, never a traceback."""
+    try:
+        validate(raw)
+    except ParamsError as error:
+        assert "\n" not in str(error)
+
+
+def test_stage_cli_fails_before_any_work(tmp_path: Path, fake_mirror: Path):
+    project = make_project(tmp_path / "project", fake_mirror, {"architectures.gru.units": -1})
+    result = run(["python", "-m", "stages.download"], project, project_env(fake_mirror), check=False)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: architectures.gru.units: Input should be greater than 0 (got -1)"
+    ]
+    assert not (project / "data").exists()

@@ -1,0 +1,117 @@
+"""The real `dvc repro` on tiny data: every stage, every metric key, incremental reruns, bad params."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from stages.registry import ARCHITECTURES
+from tests.conftest import TINY, edit_params, make_project, project_env, run
+
+ARCHS = sorted(ARCHITECTURES)
+METRIC_KEYS = {
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "per_class",
+    "confusion",
+    "params",
+    "train_seconds",
+    "epochs",
+    "best_epoch",
+    "backend",
+}
+
+
+def stages_run(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def test_full_repro_writes_every_output(tiny_project: Path):
+    for arch in ARCHS:
+        metrics = json.loads((tiny_project / f"metrics/imdb/{arch}.json").read_text())
+        assert set(metrics) == METRIC_KEYS, arch
+        assert 0 <= metrics["accuracy"] <= 1 and metrics["epochs"] == 1
+        assert sum(sum(row.values()) for row in metrics["confusion"].values()) == 120
+        assert (tiny_project / f"data/imdb/models/{arch}.keras").is_file()
+        predictions = (tiny_project / f"reports/imdb/predictions/{arch}.csv").read_text().splitlines()
+        assert predictions[0] == "actual,predicted,probability" and len(predictions) == 121
+        assert (tiny_project / f"dvclive/imdb/{arch}/plots/metrics/eval/accuracy.tsv").is_file()
+    baseline = json.loads((tiny_project / "metrics/imdb/baseline.json").read_text())
+    assert baseline["accuracy"] > 0.9  # the fake reviews' sentiment words are easy for TF-IDF
+    report = (tiny_project / "reports/imdb/report.md").read_text()
+    assert all(f"| {arch} |" in report for arch in ARCHS)
+    assert "baseline (TF-IDF + logistic regression)" in report
+    for figure in ("curves", "confusion", "accuracy_vs_time"):
+        assert (tiny_project / f"reports/imdb/figures/{figure}.png").stat().st_size > 1000
+
+
+def test_dag_and_metrics_show(tiny_project: Path):
+    env = project_env(None)
+    dag = run(["dvc", "dag", "--dot"], tiny_project, env).stdout
+    edges = set(re.findall(r'"([^"]+)" -> "([^"]+)"', dag))
+    assert {("download", "tokenize"), ("download", "baseline"), ("baseline", "report")} <= edges
+    for arch in ARCHS:
+        assert {
+            ("tokenize", f"train@{arch}"),
+            (f"train@{arch}", f"evaluate@{arch}"),
+            (f"evaluate@{arch}", "report"),
+        } <= edges
+    shown = json.loads(run(["dvc", "metrics", "show", "--json"], tiny_project, env).stdout)
+    files = shown[""]["data"]
+    assert {f"metrics/imdb/{arch}.json" for arch in ARCHS} | {"metrics/imdb/baseline.json"} == set(files)
+
+
+def test_plots_show_renders_curves_and_confusion(tiny_project: Path, tmp_path: Path):
+    out = tmp_path / "plots"
+    run(["dvc", "plots", "show", "-o", str(out)], tiny_project, project_env(None))
+    html = (out / "index.html").read_text()
+    assert "dvclive/imdb/lstm/plots/metrics/eval/accuracy.tsv" in html
+    assert "reports/imdb/predictions/lstm.csv" in html
+
+
+def test_noop_repro_reruns_nothing(tiny_project: Path):
+    result = run(["dvc", "repro"], tiny_project, project_env(None))
+    assert stages_run(result.stdout) == set()
+    assert "Data and pipelines are up to date." in result.stdout
+
+
+@pytest.fixture
+def tiny_copy(tiny_project: Path, tmp_path: Path) -> Path:
+    """A copy of the finished tiny project that a test may change (shares the DVC cache layout)."""
+    dest = tmp_path / "copy"
+    shutil.copytree(tiny_project, dest, symlinks=True)
+    return dest
+
+
+def test_one_architecture_change_reruns_only_it(tiny_copy: Path):
+    edit_params(tiny_copy, {"architectures.lstm.units": 12})
+    result = run(["dvc", "repro"], tiny_copy, project_env(None))
+    assert stages_run(result.stdout) == {"train@lstm", "evaluate@lstm", "report"}
+
+
+def test_invalid_params_fail_in_one_line_under_repro(tiny_copy: Path):
+    edit_params(tiny_copy, {"architectures.gru.dropout": 1.5})
+    before = (tiny_copy / "metrics/imdb/gru.json").read_text()
+    result = run(["dvc", "repro"], tiny_copy, project_env(None), check=False)
+    assert result.returncode != 0
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+    assert errors == ["error: architectures.gru.dropout: Input should be less than 1 (got 1.5)"]
+    assert (tiny_copy / "metrics/imdb/gru.json").read_text() == before
+
+
+def test_repro_from_fresh_clone_takes_the_mirror(tmp_path: Path, fake_mirror: Path):
+    """Only download and tokenize: the no-network, mirror-only path a new user takes."""
+    project = make_project(tmp_path / "project", fake_mirror, TINY)
+    result = run(["dvc", "repro", "tokenize"], project, project_env(fake_mirror))
+    assert stages_run(result.stdout) == {"download", "tokenize"}
+    assert f"from mirror {fake_mirror}" in result.stdout
+    stats = json.loads((project / "data/imdb/stats.json").read_text())
+    assert stats["train"]["documents"] + stats["val"]["documents"] == 120

@@ -1,0 +1,52 @@
+"""Every registered architecture builds, handles padding masks, and round-trips through `.keras`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from stages.registry import ARCHITECTURES, MaskedMaxPooling1D, architecture_params_model, build_model
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_builds_and_predicts_probabilities(name: str, tmp_path: Path):
+    keras.utils.set_random_seed(0)
+    hyperparams = architecture_params_model(name)().model_dump()
+    model = build_model(name, hyperparams, vocab_size=50, embedding_dim=8)
+    x = np.array([[5, 6, 7, 0, 0, 0, 0, 0], [9, 9, 9, 9, 9, 9, 9, 9]], dtype=np.int32)
+    probabilities = model.predict(x, verbose=0)
+    assert probabilities.shape == (2, 1)
+    assert np.all((probabilities > 0) & (probabilities < 1))
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), probabilities, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", sorted(ARCHITECTURES))
+def test_padding_does_not_change_the_prediction(name: str):
+    """Right-padding is masked: a review scores the same however much padding follows it."""
+    keras.utils.set_random_seed(0)
+    model = build_model(name, architecture_params_model(name)().model_dump(), vocab_size=50, embedding_dim=8)
+    short = np.array([[5, 6, 7, 8, 9, 10, 11, 12]], dtype=np.int32)
+    padded = np.pad(short, ((0, 0), (0, 8)))
+    np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(padded, verbose=0), atol=1e-5)
+
+
+def test_pooled_mask_marks_windows_with_any_real_step():
+    pool = MaskedMaxPooling1D(2)
+    mask = np.array([[True, True, True, False, False, False]])
+    pooled = pool.compute_mask(np.zeros((1, 6, 1)), mask)
+    assert np.asarray(pooled).tolist() == [[True, True, False]]
+
+
+def test_builder_signature_is_the_schema():
+    model = architecture_params_model("stacked_rnn")
+    assert model(units=8, depth=3, cell="gru").depth == 3
+    with pytest.raises(ValidationError):
+        model(depth=1)
+    with pytest.raises(ValidationError):
+        model(layers=2)
