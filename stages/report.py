@@ -15,13 +15,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from stages import run_stage
 from stages.data import CLASS_NAMES, DATA_DIR, LIVE_DIR, METRICS_DIR, REPORT_DIR, atomic_write, read_json
 from stages.params import Params, load_params
 
 FIGURES = REPORT_DIR / "figures"
-COLUMNS = ("accuracy", "precision", "recall", "f1", "roc_auc", "log_loss", "params", "train_seconds", "epochs")
+COLUMNS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "params",
+    "train_seconds",
+    "epochs",
+    "best_epoch",
+)
 
 
 def results_table(metrics: dict[str, dict]) -> str:
@@ -29,16 +41,19 @@ def results_table(metrics: dict[str, dict]) -> str:
     header = "| model | " + " | ".join(COLUMNS) + " |\n|" + " --- |" * (len(COLUMNS) + 1) + "\n"
     rows = sorted(metrics.items(), key=lambda item: -item[1]["accuracy"])
     return header + "".join(
-        f"| {name} | " + " | ".join(_cell(values.get(column)) for column in COLUMNS) + " |\n" for name, values in rows
+        f"| {name} | " + " | ".join(_cell(column, values.get(column)) for column in COLUMNS) + " |\n"
+        for name, values in rows
     )
 
 
-def _cell(value: object) -> str:
+def _cell(column: str, value: object) -> str:
+    if value is None:
+        return "n/a"
+    if column == "train_seconds":
+        return f"{value:,.1f}"
     if isinstance(value, float):
-        return f"{value:.4f}" if value < 100 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return "n/a" if value is None else str(value)
+        return f"{value:.4f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
 
 
 def curves(name: str) -> dict[str, pd.DataFrame]:
@@ -61,6 +76,7 @@ def plot_curves(archs: list[str], path: Path) -> None:
             style = "-" if split == "eval" else ":"
             ax.plot(frame["step"] + 1, frame[metric], style, color=color, label=f"{name} ({split})")
     for ax, metric in zip(axes, ("accuracy", "loss")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set(xlabel="epoch", ylabel=metric, title=f"{metric}: validation (solid), train (dotted)")
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7, ncol=2)

@@ -69,8 +69,9 @@ def project_env(mirror: Path | None) -> dict[str, str]:
     return env
 
 
-def make_project(dest: Path, mirror: Path | None, changes: dict[str, object]) -> Path:
-    """A committed git + DVC copy of the project with `changes` applied to params.yaml."""
+def make_project(dest: Path, mirror: Path | None, changes: dict[str, object], shrink: bool = True) -> Path:
+    """A committed git + DVC copy of the project with `changes` applied to params.yaml
+    (and, with `shrink`, every architecture narrowed to 8 units)."""
     dest.mkdir(parents=True)
     for name in PROJECT_FILES:
         source = ROOT / name
@@ -80,7 +81,8 @@ def make_project(dest: Path, mirror: Path | None, changes: dict[str, object]) ->
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     params = yaml.safe_load((dest / "params.yaml").read_text())
-    tiny_architectures(params)
+    if shrink:
+        tiny_architectures(params)
     for key, value in changes.items():
         set_key(params, key, value)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
