@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -38,10 +37,19 @@ def fit_and_score(params: Params) -> dict:
     started = time.perf_counter()
     model.fit(*splits["train"])
     seconds = time.perf_counter() - started
-    texts, labels = splits["test"]
-    metrics = classification_metrics(labels, model.predict_proba(texts)[:, 1].astype(np.float64))
+    scores = {
+        split: classification_metrics(splits[split][1], model.predict_proba(splits[split][0])[:, 1])
+        for split in ("val", "test")
+    }
     vocabulary = len(model.named_steps["tfidfvectorizer"].vocabulary_)
-    return metrics | {"train_seconds": round(seconds, 1), "params": vocabulary + 1, "epochs": 1, "best_epoch": 1}
+    return scores["test"] | {
+        "val_accuracy": scores["val"]["accuracy"],
+        "val_loss": scores["val"]["log_loss"],
+        "train_seconds": round(seconds, 1),
+        "params": vocabulary + 1,
+        "epochs": 1,
+        "best_epoch": 1,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

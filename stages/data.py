@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,11 @@ Split = tuple[list[str], np.ndarray]
 
 
 def read_aclimdb(root: Path) -> dict[str, Split]:
-    """Read `<root>/aclImdb/{train,test}/{neg,pos}/*.txt` into texts and 0/1 labels, sorted by path."""
+    """Read `<root>/aclImdb/{train,test}/{neg,pos}/*.txt` into texts and 0/1 labels, sorted by path.
+
+    Bytes that are not UTF-8 become U+FFFD (a word boundary) rather than failing 50,000 reviews for one;
+    a class folder without reviews is an error, since neither training nor scoring means anything then.
+    """
     splits = {}
     for split in ("train", "test"):
         texts, labels = [], []
@@ -41,19 +46,33 @@ def read_aclimdb(root: Path) -> dict[str, Split]:
             folder = root / "aclImdb" / split / name
             if not folder.is_dir():
                 raise DataError(f"{folder}: missing; expected the aclImdb layout <split>/<neg|pos>/*.txt")
-            for path in sorted(folder.glob("*.txt")):
-                texts.append(path.read_bytes().decode("utf-8", errors="replace"))
+            paths = sorted(folder.glob("*.txt"))
+            if not paths:
+                raise DataError(f"{folder}: no reviews (*.txt); every split needs reviews of both classes, neg and pos")
+            for path in paths:
+                texts.append(read_review(path))
                 labels.append(label)
         splits[split] = (texts, np.array(labels, dtype=np.int32))
     return splits
 
 
-def stratified_subset(split: Split, size: int, seed: int) -> Split:
+def read_review(path: Path) -> str:
+    """One review's text; an unreadable file names itself instead of ending in a traceback."""
+    try:
+        return path.read_bytes().decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def stratified_subset(split: Split, size: int, seed: int, key: str = "size") -> Split:
     """A seeded, class-balanced subset of `size` documents; 0 or a size >= the split keeps it all."""
     texts, labels = split
     if size == 0 or size >= len(texts):
         return split
-    keep, _ = train_test_split(np.arange(len(texts)), train_size=size, stratify=labels, random_state=seed)
+    try:
+        keep, _ = train_test_split(np.arange(len(texts)), train_size=size, stratify=labels, random_state=seed)
+    except ValueError as exc:
+        raise DataError(f"{key}={size}: cannot take a stratified subset of {len(texts)} documents ({exc})") from None
     keep.sort()
     return [texts[i] for i in keep], labels[keep]
 
@@ -67,7 +86,8 @@ def split_train_val(split: Split, val_fraction: float, seed: int) -> tuple[Split
         )
     except ValueError as exc:
         raise DataError(
-            f"cannot carve a {val_fraction:.0%} validation split from {len(texts)} documents: {exc}"
+            f"cannot carve a {val_fraction:.0%} validation split from {len(texts)} documents: {exc}; "
+            "train and validation each need both classes, so adjust tokenize.val_fraction or add documents"
         ) from None
     train_idx.sort()
     val_idx.sort()
@@ -77,8 +97,8 @@ def split_train_val(split: Split, val_fraction: float, seed: int) -> tuple[Split
 def load_splits(raw_dir: Path, train_docs: int, test_docs: int, val_fraction: float, seed: int) -> dict[str, Split]:
     """The train/val/test texts every consumer (tokenizer, baseline) sees identically."""
     corpus = read_aclimdb(raw_dir)
-    train = stratified_subset(corpus["train"], train_docs, seed)
-    test = stratified_subset(corpus["test"], test_docs, seed)
+    train = stratified_subset(corpus["train"], train_docs, seed, "tokenize.train_docs")
+    test = stratified_subset(corpus["test"], test_docs, seed, "tokenize.test_docs")
     train, val = split_train_val(train, val_fraction, seed)
     return {"train": train, "val": val, "test": test}
 
@@ -116,6 +136,11 @@ def save_arrays(path: Path, **arrays: np.ndarray) -> None:
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Load an `.npz` written by `save_arrays`; pickled objects are refused."""
-    with np.load(path, allow_pickle=False) as data:
-        return {key: data[key] for key in data.files}
+    """Load an `.npz` written by `save_arrays`; pickled objects are refused, never unpickled."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {key: data[key] for key in data.files}
+    except ValueError as exc:  # numpy's refusal of object arrays and pickles
+        raise DataError(f"{path}: refused ({exc}); only plain numeric arrays are loaded") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: unreadable ({exc}); `dvc repro` rebuilds it") from None

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import http.client
+import io
 import os
 import shutil
 import tarfile
@@ -53,27 +55,77 @@ def mirror_checksum(mirror: Path, filename: str) -> str:
     raise DataError(f"{sums}: no entry for {filename}")
 
 
-def fetch(url: str, dest: Path, attempts: int = 3, timeout: float = 30.0) -> None:
-    """Stream `url` to `dest` with a progress bar; retry transient network errors."""
-    for attempt in range(1, attempts + 1):
-        try:
-            with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as out:
-                total = int(response.headers.get("Content-Length") or 0) or None
-                with tqdm(total=total, unit="B", unit_scale=True, desc=archive_name(url)) as bar:
-                    while chunk := response.read(CHUNK):
-                        out.write(chunk)
-                        bar.update(len(chunk))
-                if total is not None and dest.stat().st_size != total:
-                    raise DataError(f"{url}: transfer truncated at {dest.stat().st_size} of {total} bytes")
-            return
-        except (urllib.error.URLError, TimeoutError, ConnectionError, DataError) as exc:
-            if attempt == attempts:
-                reason = getattr(exc, "reason", exc)
-                raise DataError(
-                    f"cannot download {url} ({reason}); offline? set {MIRROR_ENV} to a folder holding "
-                    f"{archive_name(url)} and its SHA256SUMS"
-                ) from None
-            time.sleep(2**attempt)
+class _Truncated(Exception):
+    """The server closed the connection before sending all the bytes it announced."""
+
+
+# Worth another attempt: refused or reset connections, timeouts, HTTP errors, short transfers.
+TRANSIENT = (urllib.error.URLError, http.client.HTTPException, OSError, _Truncated)
+
+
+def fetch(url: str, dest: Path, attempts: int = 3, timeout: float = 30.0, backoff: float = 2.0) -> None:
+    """Stream `url` to `dest` with a progress bar, retrying transient network errors and truncated
+    transfers; bytes go to a temporary sibling renamed on success, so `dest` is complete or absent."""
+    partial = dest.with_name(f".{dest.name}.part")
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                _fetch_once(url, partial, timeout)
+                os.replace(partial, dest)
+                return
+            except TRANSIENT as exc:
+                if attempt == attempts:
+                    reason = getattr(exc, "reason", None) or exc
+                    raise DataError(
+                        f"cannot download {url} ({reason}; {attempts} attempts); offline? set {MIRROR_ENV} to a "
+                        f"folder holding {archive_name(url)} and its SHA256SUMS"
+                    ) from None
+                time.sleep(backoff * 2 ** (attempt - 1))
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _fetch_once(url: str, partial: Path, timeout: float) -> None:
+    """One attempt; a failed write (disk full) is a DataError at once, not a network error to retry."""
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        received = 0
+        with (
+            _open_for_writing(partial) as out,
+            tqdm(total=total, unit="B", unit_scale=True, desc=archive_name(url)) as bar,
+        ):
+            while chunk := response.read(CHUNK):
+                _write(out, chunk, partial)
+                received += len(chunk)
+                bar.update(len(chunk))
+    if total is not None and received != total:
+        raise _Truncated(f"transfer truncated at {received} of {total} bytes")
+
+
+def _open_for_writing(path: Path) -> io.FileIO:
+    """Unbuffered, so a full disk fails in `_write` rather than in a later flush or close."""
+    try:
+        return open(path, "wb", buffering=0)
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+
+
+def _write(out: io.FileIO, chunk: bytes, path: Path) -> None:
+    """Loop: a raw write may take only part of the chunk; an OSError here is the disk, not the network."""
+    view = memoryview(chunk)
+    try:
+        while view:
+            view = view[out.write(view) or 0 :]
+    except OSError as exc:
+        raise _cannot_write(path, exc) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> DataError:
+    reason = exc.strerror or exc
+    return DataError(
+        f"cannot write {path.name.removesuffix('.part').lstrip('.')} in {path.parent} ({reason}); "
+        "free disk space there (or point TMPDIR elsewhere) and rerun"
+    )
 
 
 def extract(archive: Path, dest: Path) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import zipfile
 from pathlib import Path
 
 import keras
@@ -72,6 +73,19 @@ def write_predictions(path: Path, labels: np.ndarray, probabilities: np.ndarray)
     atomic_write(path, write)
 
 
+def load_model(path: Path, arch: str) -> keras.Model:
+    """Keras safe_mode: a model file that carries Python code (a Lambda) is refused, never run."""
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
+        message = " ".join(str(exc).split()).rpartition("Exception encountered: ")[2]  # Keras nests the cause
+        reason = message.split(". ")[0].rstrip(".")
+        raise UserError(
+            f"{path}: refused or unreadable ({reason}); models load in Keras safe_mode, so no code in a model file "
+            f"runs; `dvc repro train@{arch}` rebuilds it"
+        ) from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--arch", required=True, help="an architecture name from params.yaml")
@@ -81,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     model_path = MODELS_DIR / f"{args.arch}.keras"
     if not model_path.is_file():
         raise UserError(f"{model_path}: no trained model; run `dvc repro train@{args.arch}` first")
-    model = keras.saving.load_model(model_path, safe_mode=True)
+    model = load_model(model_path, args.arch)
     test = load_arrays(TOKENIZED_DIR / "test.npz")
     probabilities = model.predict(test["x"], batch_size=512, verbose=0).reshape(-1).astype(np.float64)
     metrics = classification_metrics(test["y"], probabilities) | read_json(MODELS_DIR / f"{args.arch}.json")

@@ -6,6 +6,7 @@ in one line naming the key, instead of an hour later inside Keras.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -17,8 +18,19 @@ from stages.registry import ARCHITECTURES, architecture_params_model
 
 PARAMS_FILE = Path("params.yaml")
 
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 floats: `1e-5` and `1e+30` (how `dvc exp run -S` writes them) are numbers, as DVC reads them."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
 PositiveInt = Annotated[int, Field(gt=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Side = Literal["pre", "post"]
 
@@ -123,7 +135,7 @@ def validate(raw: Any) -> Params:
 def load_params(path: Path = PARAMS_FILE) -> Params:
     """Read and validate params.yaml; a YAML syntax error is a ParamsError too."""
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader: no arbitrary objects
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found (run from the repository root)") from None
     except yaml.YAMLError as exc:

@@ -29,10 +29,10 @@ COLUMNS = (
     "f1",
     "roc_auc",
     "log_loss",
+    "val_accuracy",
     "params",
     "train_seconds",
     "epochs",
-    "best_epoch",
 )
 
 

@@ -27,6 +27,8 @@ from stages.data import (
 from stages.params import Tokenize, load_params
 
 PAD, OOV = "<pad>", "<oov>"  # ids 0 and 1
+OOV_ID = 1
+REPLACEMENT = "\ufffd"  # what read_aclimdb decodes bytes that are not UTF-8 to
 WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
@@ -50,6 +52,12 @@ def encode(documents: Iterable[list[str]], vocab: list[str]) -> list[np.ndarray]
     return [np.array([index.get(word, oov) for word in document], dtype=np.int32) for document in documents]
 
 
+def fill_empty(sequences: list[np.ndarray]) -> list[np.ndarray]:
+    """A review without words becomes one `<oov>` token, not an all-padding row: the mask would hide
+    every step, which cuDNN's RNN kernels refuse, and it still gets exactly one prediction."""
+    return [s if len(s) else np.array([OOV_ID], dtype=np.int32) for s in sequences]
+
+
 def pad(sequences: list[np.ndarray], settings: Tokenize) -> np.ndarray:
     return keras.utils.pad_sequences(
         sequences, maxlen=settings.max_len, padding=settings.padding, truncating=settings.truncating, value=0
@@ -64,6 +72,7 @@ def split_stats(sequences: list[np.ndarray], labels: np.ndarray, max_len: int) -
     percentiles = np.percentile(lengths, [50, 90, 95, 99]) if len(lengths) else np.zeros(4)
     return {
         "documents": len(sequences),
+        "empty": int(np.sum(lengths == 0)),
         "classes": {name: int(np.sum(labels == i)) for i, name in enumerate(CLASS_NAMES)},
         "length": {
             **{f"p{p}": int(v) for p, v in zip((50, 90, 95, 99), percentiles)},
@@ -82,11 +91,13 @@ def main(argv: list[str] | None = None) -> None:
     documents = {name: [words(t, settings.lowercase) for t in texts] for name, (texts, _) in splits.items()}
     vocab = build_vocab(documents["train"], settings.vocab_size)
     stats = {"vocab_size": len(vocab), "max_len": settings.max_len}
-    for name, (_, labels) in splits.items():
+    for name, (texts, labels) in splits.items():
         sequences = encode(documents[name], vocab)
+        stats[name] = split_stats(sequences, labels, settings.max_len)
+        stats[name]["invalid_utf8"] = sum(REPLACEMENT in text for text in texts)
+        sequences = fill_empty(sequences)
         lengths = np.minimum([len(s) for s in sequences], settings.max_len).astype(np.int32)
         save_arrays(TOKENIZED_DIR / f"{name}.npz", x=pad(sequences, settings), y=labels, lengths=lengths)
-        stats[name] = split_stats(sequences, labels, settings.max_len)
     atomic_write(TOKENIZED_DIR / "vocab.txt", lambda tmp: tmp.write_text("\n".join(vocab) + "\n"))
     write_json(DATA_DIR / "stats.json", stats)
     counts = ", ".join(f"{name} {stats[name]['documents']:,}" for name in splits)

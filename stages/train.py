@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -22,7 +23,16 @@ from stages.registry import build_model
 
 
 class TrainingDiverged(UserError):
-    """The loss became NaN or infinite; no model or metrics are written."""
+    """The loss became NaN or infinite; no model, summary, curves or metrics are written."""
+
+
+# Out-of-memory errors of TensorFlow, PyTorch and Python; JAX's say RESOURCE_EXHAUSTED.
+OUT_OF_MEMORY = {"ResourceExhaustedError", "OutOfMemoryError", "MemoryError"}
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Recognised by name, so that this module still imports only keras, whatever the backend."""
+    return type(exc).__name__ in OUT_OF_MEMORY or "RESOURCE_EXHAUSTED" in str(exc)[:200]
 
 
 class LiveLogger(keras.callbacks.Callback):
@@ -66,16 +76,19 @@ def train(params: Params, arch: str, live_dir: Path) -> tuple[keras.Model, dict]
         seconds = time.perf_counter() - started
     losses = history.history.get("loss", [])
     if not losses or not all(math.isfinite(v) for v in losses):
+        shutil.rmtree(live_dir, ignore_errors=True)  # the diverged run's curves must not pass for results
         raise TrainingDiverged(
             f"train@{arch}: loss became {losses[-1] if losses else 'undefined'} at epoch {len(losses)}; "
             "lower train.learning_rate or train.clipnorm"
         )
+    best = stopper.best_epoch
     summary = {
         "epochs": len(losses),
-        "best_epoch": stopper.best_epoch + 1,
+        "best_epoch": best + 1,
+        "val_accuracy": round(history.history["val_accuracy"][best], 4),
+        "val_loss": round(history.history["val_loss"][best], 4),
         "train_seconds": round(seconds, 1),
         "params": model.count_params(),
-        "backend": keras.backend.backend(),
     }
     return model, summary
 
@@ -86,7 +99,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     params = load_params()
     architecture_kwargs(params, args.arch)  # fail on an unknown --arch before any work
-    model, summary = train(params, args.arch, LIVE_DIR / args.arch)
+    try:
+        model, summary = train(params, args.arch, LIVE_DIR / args.arch)
+    except Exception as exc:
+        if not out_of_memory(exc):
+            raise
+        shutil.rmtree(LIVE_DIR / args.arch, ignore_errors=True)  # a partial run's curves are not results
+        raise UserError(
+            f"train@{args.arch}: out of memory ({type(exc).__name__}); lower train.batch_size, tokenize.max_len, "
+            "train.embedding_dim or the architecture's size"
+        ) from None
     model_path = MODELS_DIR / f"{args.arch}.keras"
     atomic_write(model_path, model.save)
     write_json(MODELS_DIR / f"{args.arch}.json", summary)

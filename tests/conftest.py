@@ -15,7 +15,7 @@ from tests import fakes
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml", ".dvc/config", ".dvcignore", ".gitignore")
+PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore")
 
 # Small enough that a full `dvc repro` of all architectures takes about a minute on 2 cores.
 TINY = {
@@ -51,9 +51,11 @@ def tiny_architectures(params: dict) -> None:
                 hyperparams[key] = 8
 
 
-def run(args: list[str], cwd: Path, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], cwd: Path, env: dict | None = None, check: bool = True, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     """Run a command of the project's venv (dvc, python) and capture its output."""
-    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, input=stdin)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result

@@ -33,6 +33,7 @@ def test_defaults_are_valid():
         ("train.epochs", 0, "train.epochs: Input should be greater than 0 (got 0)"),
         ("train.batch_size", -32, "train.batch_size: Input should be greater than 0 (got -32)"),
         ("train.learning_rate", "1e-3", "train.learning_rate: Input should be a valid number (got '1e-3')"),
+        ("train.learning_rate", float("inf"), "train.learning_rate: Input should be a finite number (got inf)"),
         ("train.epochs", True, "train.epochs: Input should be a valid integer (got True)"),
         ("tokenize.val_fraction", 1.5, "tokenize.val_fraction: Input should be less than 1 (got 1.5)"),
         ("tokenize.padding", "left", "tokenize.padding: allowed: 'pre' or 'post' (got 'left')"),

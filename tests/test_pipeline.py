@@ -26,7 +26,8 @@ METRIC_KEYS = {
     "train_seconds",
     "epochs",
     "best_epoch",
-    "backend",
+    "val_accuracy",
+    "val_loss",
 }
 
 

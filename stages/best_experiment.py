@@ -1,0 +1,66 @@
+"""Pick the experiment with the best validation score for one architecture, and optionally apply it.
+
+    python -m stages.best_experiment --arch lstm --apply
+
+Selection reads `val_accuracy` or `val_loss` (the validation split carved from train),
+never a test metric, so the test score of the chosen experiment stays an honest estimate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import dvc.api
+from dvc.repo import Repo
+
+from stages import UserError, run_stage
+from stages.data import METRICS_DIR
+
+HIGHER_IS_BETTER = {"val_accuracy": True, "val_loss": False}
+
+
+def best_experiment(rows: list[dict], arch: str, metric: str) -> dict:
+    """The experiment row (from `dvc.api.exp_show()`) with the best `metric` for `arch`."""
+    column = f"{METRICS_DIR / arch}.json:{metric}"
+    scored = [
+        row
+        for row in rows
+        if row.get("Experiment") and isinstance(row.get(column), (int, float)) and math.isfinite(row[column])
+    ]
+    if not scored:
+        raise UserError(f"no finished experiment has {column}; run `dvc exp run` or `dvc queue start` first")
+    sign = 1 if HIGHER_IS_BETTER[metric] else -1
+    return max(scored, key=lambda row: sign * row[column])
+
+
+def tuned_params(row: dict, arch: str) -> dict:
+    """What decides the architecture's result: its own and the shared training params."""
+    prefixes = (f"architectures.{arch}.", "train.")
+    params = {
+        key.removeprefix("params.yaml:"): value
+        for key, value in row.items()
+        if ":" not in key or key.startswith("params.yaml:")
+    }
+    return {key: value for key, value in params.items() if key.startswith(prefixes)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arch", required=True, help="architecture whose validation score decides")
+    parser.add_argument("--metric", choices=sorted(HIGHER_IS_BETTER), default="val_accuracy")
+    parser.add_argument("--apply", action="store_true", help="dvc exp apply the winner to the workspace")
+    args = parser.parse_args(argv)
+
+    row = best_experiment(dvc.api.exp_show(), args.arch, args.metric)
+    column = f"{METRICS_DIR / args.arch}.json:{args.metric}"
+    print(f"best by {args.metric}: {row['Experiment']} ({args.metric} {row[column]})")
+    for key, value in sorted(tuned_params(row, args.arch).items()):
+        print(f"  {key} = {value}")
+    if args.apply:
+        Repo(".").experiments.apply(row["Experiment"])
+        print(f"applied {row['Experiment']} to the workspace: `git diff params.yaml` shows it, `git commit` keeps it")
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,66 @@
+"""Predict: tokenizes exactly as training did, batches, and fails in one line on bad requests."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stages import UserError
+from stages.data import RAW_DIR, load_splits
+from stages.params import load_params
+from stages.predict import Predictor
+from tests.conftest import TINY, make_project, project_env, run
+
+ENV = project_env(None)
+
+
+def test_predictions_match_the_evaluate_stage(tiny_project: Path, monkeypatch: pytest.MonkeyPatch):
+    """Same texts, same probabilities as evaluate@lstm computed from the tokenized arrays."""
+    monkeypatch.chdir(tiny_project)
+    settings = load_params().tokenize
+    texts, _ = load_splits(RAW_DIR, 0, 0, settings.val_fraction, 0)["test"]
+    probabilities = Predictor("imdb", "lstm").probabilities(texts)
+    with open("reports/imdb/predictions/lstm.csv") as f:
+        expected = np.array([float(row["probability"]) for row in csv.DictReader(f)])
+    np.testing.assert_allclose(probabilities[:, 1], expected, atol=6e-5)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+
+
+def test_cli_arguments_stdin_and_file(tiny_project: Path, tmp_path: Path):
+    command = ["python", "-m", "stages.predict", "--dataset", "imdb", "--arch", "gru"]
+    from_args = run([*command, "An absolute delight.", "Two hours I will never get back."], tiny_project, ENV)
+    lines = [json.loads(line) for line in from_args.stdout.splitlines()]
+    assert [line["text"] for line in lines] == ["An absolute delight.", "Two hours I will never get back."]
+    for line in lines:
+        assert line["label"] in {"neg", "pos"}
+        assert set(line["probabilities"]) == {"neg", "pos"}
+        assert line["label"] == max(line["probabilities"], key=line["probabilities"].get)
+        assert line["model"] == "data/imdb/models/gru.keras"
+    (tmp_path / "texts.txt").write_text("An absolute delight.\n\nTwo hours I will never get back.\n")
+    from_file = run([*command, "--file", str(tmp_path / "texts.txt")], tiny_project, ENV)
+    from_stdin = run(command, tiny_project, ENV, stdin="An absolute delight.\nTwo hours I will never get back.\n")
+    assert from_file.stdout == from_args.stdout == from_stdin.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--arch", "gru"], "error: no texts given: pass them as arguments, one per line on stdin, or with --file"),
+        (["--dataset", "yelp", "--arch", "gru", "ok"], "error: --dataset yelp: unknown dataset; allowed: imdb"),
+        (["--arch", "transformer", "ok"], "error: --arch transformer: not in params.yaml architectures; allowed:"),
+    ],
+)
+def test_cli_bad_requests_are_one_line(tiny_project: Path, args: list[str], message: str):
+    result = run(["python", "-m", "stages.predict", *args], tiny_project, ENV, check=False, stdin="")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(message) and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_untrained_model_is_a_clear_error(tmp_path: Path, fake_mirror: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(make_project(tmp_path / "project", fake_mirror, TINY))
+    with pytest.raises(UserError, match=r"data/imdb/models/gru\.keras: missing; train first"):
+        Predictor("imdb", "gru")

@@ -1,0 +1,657 @@
+"""Reliability: under faults and bad input rnnlab keeps working, reports only what it computed,
+and leaves no half-written output. Real processes, real DVC, tiny data."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import numpy as np
+import psutil
+import pytest
+import yaml
+
+import stages.download
+from stages.data import DataError, load_arrays, read_aclimdb
+from stages.download import extract, fetch
+from tests import fakes
+from tests.conftest import ROOT, TINY, edit_params, make_project, project_env, run, set_key
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
+# Long enough to kill training mid-way: early stopping never ends it before epoch 40.
+LSTM = {**TINY, "train.epochs": 40, "train.patience": 40}
+
+
+def error_lines(result: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+
+
+def stages_run(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+# ---------------------------------------------------------------------------------------------
+# A finished lstm-only project: the reference every run with the same params must reproduce.
+
+
+@dataclass(frozen=True)
+class Reference:
+    path: Path
+    results: dict[str, object]  # every result file, train_seconds left out
+
+
+def results_of(project: Path) -> dict[str, object]:
+    """What a run computed: metrics, training summary, predictions, data stats, tokenized arrays."""
+
+    def without_time(path: Path) -> dict:
+        return {k: v for k, v in json.loads(path.read_text()).items() if k != "train_seconds"}
+
+    results: dict[str, object] = {
+        str(path.relative_to(project)): without_time(path)
+        for path in [*(project / "metrics/imdb").glob("*.json"), project / "data/imdb/models/lstm.json"]
+    }
+    results["predictions"] = (project / "reports/imdb/predictions/lstm.csv").read_text()
+    results["stats"] = json.loads((project / "data/imdb/stats.json").read_text())
+    for name in ("train", "val", "test"):
+        for key, array in load_arrays(project / f"data/imdb/tokenized/{name}.npz").items():
+            results[f"{name}.{key}"] = array.tolist()
+    return results
+
+
+def lstm_project(dest: Path, mirror: Path | None) -> Path:
+    """A committed project whose params.yaml keeps only the `lstm` architecture."""
+    project = make_project(dest, mirror, LSTM)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["architectures"] = {"lstm": params["architectures"]["lstm"]}
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run([*GIT, "commit", "-qam", "lstm only"], project)
+    return project
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, fake_mirror: Path) -> Reference:
+    """Ran `dvc repro` once and committed everything (queued experiments see only committed files)."""
+    project = lstm_project(tmp_path_factory.mktemp("reference") / "project", fake_mirror)
+    run(["dvc", "repro"], project, project_env(fake_mirror))
+    run(["git", "add", "-A"], project)
+    run([*GIT, "commit", "-qm", "results"], project)
+    return Reference(project, results_of(project))
+
+
+def copy_of(reference: Reference, dest: Path) -> Path:
+    shutil.copytree(reference.path, dest, symlinks=True)
+    return dest
+
+
+# ---------------------------------------------------------------------------------------------
+# Download: truncated transfers, timeouts, retries, a full disk.
+
+
+class ArchiveServer(ThreadingHTTPServer):
+    """Serves `body` at every path; each entry of `faults` spoils one request: `truncate` or `503`."""
+
+    daemon_threads = True
+
+    def __init__(self, body: bytes):
+        super().__init__(("127.0.0.1", 0), ArchiveHandler)
+        self.body = body
+        self.faults: list[str] = []
+        self.requests = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/{fakes.ARCHIVE}"
+
+
+class ArchiveHandler(BaseHTTPRequestHandler):
+    server: ArchiveServer
+
+    def do_GET(self) -> None:
+        self.server.requests += 1
+        fault = self.server.faults.pop(0) if self.server.faults else None
+        if fault == "503":
+            self.send_error(503)
+            return
+        body = self.server.body
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))  # the whole body's length, even when truncating
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2] if fault == "truncate" else body)
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server(fake_mirror: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ArchiveServer]:
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    httpd = ArchiveServer((fake_mirror / fakes.ARCHIVE).read_bytes())
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield httpd
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[tuple[str, list[socket.socket]]]:
+    """Accepts connections and never answers: (url, the connections accepted so far)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/{fakes.ARCHIVE}", accepted
+    listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+    for connection in accepted:
+        connection.close()
+
+
+def test_truncated_transfer_is_retried_then_one_error_and_no_file(server: ArchiveServer, tmp_path: Path):
+    server.faults = ["truncate", "truncate"]
+    dest = tmp_path / fakes.ARCHIVE
+    with pytest.raises(DataError, match=r"transfer truncated at \d+ of \d+ bytes; 2 attempts"):
+        fetch(server.url, dest, attempts=2, backoff=0.01)
+    assert server.requests == 2
+    assert files_under(tmp_path) == []
+    fetch(server.url, dest, attempts=2, backoff=0.01)  # the rerun needs no clean-up
+    assert dest.read_bytes() == server.body
+
+
+@pytest.mark.parametrize("fault", ["truncate", "503"])
+def test_one_failure_then_success_over_http(server: ArchiveServer, tmp_path: Path, fault: str):
+    server.faults = [fault]
+    dest = tmp_path / fakes.ARCHIVE
+    fetch(server.url, dest, attempts=3, backoff=0.01)
+    assert server.requests == 2
+    assert dest.read_bytes() == server.body
+    assert files_under(tmp_path) == [dest]
+
+
+def test_timeout_is_retried_then_one_error(silent_server: tuple[str, list[socket.socket]], tmp_path: Path):
+    url, accepted = silent_server
+    started = time.monotonic()
+    with pytest.raises(DataError, match=rf"cannot download {re.escape(url)} \(timed out; 2 attempts\)"):
+        fetch(url, tmp_path / fakes.ARCHIVE, attempts=2, timeout=0.5, backoff=0.01)
+    assert len(accepted) == 2
+    assert time.monotonic() - started < 10
+    assert files_under(tmp_path) == []
+
+
+class FullDisk(io.FileIO):
+    """A file on a disk with `room` bytes free: writes what fits, then fails with ENOSPC."""
+
+    room = 0
+
+    def write(self, data: bytes) -> int:
+        space = self.room - self.tell()
+        if space <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.name)
+        return super().write(bytes(memoryview(data)[:space]))
+
+
+def test_disk_full_while_downloading_is_one_error_and_no_partial_file(
+    server: ArchiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    FullDisk.room = len(server.body) // 3
+    dest = tmp_path / fakes.ARCHIVE
+    with monkeypatch.context() as patch, pytest.raises(DataError) as error:
+        patch.setattr(stages.download, "open", lambda path, mode="r", buffering=-1: FullDisk(path, mode), raising=False)
+        fetch(server.url, dest, attempts=3, backoff=0.01)
+    assert str(error.value) == (
+        f"cannot write {fakes.ARCHIVE} in {tmp_path} (No space left on device); "
+        "free disk space there (or point TMPDIR elsewhere) and rerun"
+    )
+    assert server.requests == 1  # a full disk is not worth retrying
+    assert files_under(tmp_path) == []
+    fetch(server.url, dest, backoff=0.01)
+    assert dest.read_bytes() == server.body
+
+
+def test_disk_full_while_extracting_leaves_the_previous_data(
+    fake_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    dest = tmp_path / "data" / "raw"
+    dest.mkdir(parents=True)
+    (dest / "previous.txt").write_text("kept")
+    written = 0
+
+    def copy_until_full(source, target, length=None, exception=OSError, bufsize=None) -> None:
+        nonlocal written
+        if written > 2000:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        target.write(source.read(length))
+        written += length or 0
+
+    with (
+        monkeypatch.context() as patch,
+        pytest.raises(DataError, match=r"aclImdb_v1.tar.gz: cannot extract: \[Errno 28\] No space left on device"),
+    ):
+        patch.setattr(tarfile, "copyfileobj", copy_until_full)
+        extract(fake_mirror / fakes.ARCHIVE, dest)
+    assert files_under(tmp_path / "data") == [dest / "previous.txt"]  # no staging folder, nothing half-extracted
+    assert extract(fake_mirror / fakes.ARCHIVE, dest) == 240
+
+
+def test_download_stage_fails_in_one_line_and_reruns_without_cleanup(server: ArchiveServer, tmp_path: Path):
+    """The real stage under `dvc repro`: three truncated transfers, then a clean rerun."""
+    checksum = hashlib.sha256(server.body).hexdigest()
+    project = make_project(
+        tmp_path / "project", None, {**TINY, "download.url": server.url, "download.sha256": checksum}
+    )
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**project_env(None), "TMPDIR": str(scratch), "no_proxy": "127.0.0.1"}
+    server.faults = ["truncate"] * 3
+    result = run(["dvc", "repro", "download"], project, env, check=False)
+    assert result.returncode != 0
+    (line,) = error_lines(result)
+    assert line.startswith(f"error: cannot download {server.url} (transfer truncated at ")
+    assert "3 attempts" in line and "RNNLAB_DATA_MIRROR" in line
+    assert files_under(project / "data") == []
+    assert list(scratch.glob("rnnlab-download-*")) == []
+    result = run(["dvc", "repro", "download"], project, env)
+    assert f"(240 files) from {server.url}" in result.stdout
+    assert len(files_under(project / "data/imdb/raw")) == 240
+    assert server.requests == 4
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad overrides and bad data.
+
+
+def test_bad_override_through_exp_run_is_one_line(tmp_path: Path, fake_mirror: Path):
+    project = make_project(tmp_path / "project", fake_mirror, TINY)
+    result = run(["dvc", "exp", "run", "-S", "architectures.gru.dropout=1.5"], project, project_env(fake_mirror), False)
+    assert result.returncode != 0
+    assert error_lines(result) == ["error: architectures.gru.dropout: Input should be less than 1 (got 1.5)"]
+    assert files_under(project / "data") == [] and not (project / "metrics").exists()
+    refs = run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], project).stdout.split()
+    assert [ref for ref in refs if not ref.startswith("refs/exps/exec/")] == []  # no experiment recorded
+
+
+def write_corpus(root: Path, extra: dict[str, bytes], per_class: int = 10) -> Path:
+    """An aclImdb folder: `per_class` generated reviews per split and class, plus `extra` files."""
+    rng = random.Random(0)
+    for split in ("train", "test"):
+        for label in ("neg", "pos"):
+            folder = root / "aclImdb" / split / label
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(per_class):
+                (folder / f"{i}_5.txt").write_text(fakes.review(rng, label == "pos"))
+    for name, data in extra.items():
+        (root / "aclImdb" / name).write_bytes(data)
+    return root
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder with a tiny params.yaml, as the cwd, for running stages in-process."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for key, value in TINY.items():
+        set_key(params, key, value)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+HUGE = ("great film " * 100_000).encode()  # a 1.1 MB review of 200,000 words
+
+
+def test_awkward_reviews_follow_the_documented_rules(workdir: Path):
+    from stages import baseline, tokenize
+
+    write_corpus(
+        workdir / "data/imdb/raw",
+        {
+            "train/neg/empty_1.txt": b"",
+            "train/pos/blank_8.txt": b"  \n\t<br /><br /> ",
+            "train/pos/latin1_9.txt": "Un film magnifique, très émouvant: great".encode("latin-1"),
+            "test/neg/empty_2.txt": b"",
+            "test/pos/huge_10.txt": HUGE,
+        },
+    )
+    latin1 = next(t for t in read_aclimdb(workdir / "data/imdb/raw")["train"][0] if "magnifique" in t)
+    assert tokenize.words(latin1) == ["un", "film", "magnifique", "tr", "s", "mouvant", "great"]
+    tokenize.main([])
+    stats = json.loads((workdir / "data/imdb/stats.json").read_text())
+    assert stats["train"]["documents"] + stats["val"]["documents"] == 23  # nothing dropped
+    assert stats["test"]["documents"] == 22
+    assert sum(stats[split]["empty"] for split in ("train", "val", "test")) == 3
+    assert sum(stats[split]["invalid_utf8"] for split in ("train", "val", "test")) == 1
+    assert stats["test"]["length"]["max"] == 200_000
+    for split in ("train", "val", "test"):
+        arrays = load_arrays(workdir / f"data/imdb/tokenized/{split}.npz")
+        assert (arrays["x"][:, 0] != 0).all(), "no all-padding row: an empty review is one <oov> token"
+        assert (arrays["lengths"] >= 1).all() and arrays["x"].shape[1] == 32
+    test = load_arrays(workdir / "data/imdb/tokenized/test.npz")
+    empty = test["lengths"] == 1
+    assert empty.sum() == 1 and (test["x"][empty] == [[1] + [0] * 31]).all()
+    vocab = (workdir / "data/imdb/tokenized/vocab.txt").read_text().split("\n")
+    huge = test["x"][-1]  # sorted by path, the huge review is the last pos one
+    assert [vocab[i] for i in huge] == ["great", "film"] * 16  # truncated to max_len; `pre` keeps the end
+    baseline.main([])  # TF-IDF takes the same texts: empty ones are all-zero vectors
+    assert 0 <= json.loads((workdir / "metrics/imdb/baseline.json").read_text())["accuracy"] <= 1
+
+
+def empty_folder(folder: Path) -> None:
+    for path in folder.iterdir():
+        path.unlink()
+
+
+@pytest.mark.parametrize(
+    ("per_class", "changes", "spoil", "message"),
+    [
+        (
+            10,
+            {},
+            lambda raw: empty_folder(raw / "aclImdb/train/pos"),
+            r"^data/imdb/raw/aclImdb/train/pos: no reviews \(\*\.txt\); every split needs reviews of both classes",
+        ),
+        (
+            2,
+            {},
+            None,
+            r"^cannot carve a 10% validation split from 4 documents: .*adjust tokenize.val_fraction or add documents$",
+        ),
+        (
+            10,
+            {"tokenize.test_docs": 1},
+            None,
+            r"^tokenize.test_docs=1: cannot take a stratified subset of 20 documents \(.*\)$",
+        ),
+        (
+            10,
+            {},
+            lambda raw: (raw / "aclImdb/test/neg/folder.txt").mkdir(),
+            r"^data/imdb/raw/aclImdb/test/neg/folder.txt: cannot read \(Is a directory\)$",
+        ),
+    ],
+    ids=["class-without-reviews", "too-small-for-validation", "subset-smaller-than-classes", "unreadable-review"],
+)
+def test_unusable_corpus_is_one_clear_error_and_writes_nothing(
+    workdir: Path, per_class: int, changes: dict, spoil: Callable[[Path], None] | None, message: str
+):
+    from stages import tokenize
+
+    raw = write_corpus(workdir / "data/imdb/raw", {}, per_class)
+    if spoil:
+        spoil(raw)
+    edit_params(workdir, changes)
+    with pytest.raises(DataError, match=message) as error:
+        tokenize.main([])
+    assert "\n" not in str(error.value)
+    assert not (workdir / "data/imdb/tokenized").exists() and not (workdir / "data/imdb/stats.json").exists()
+
+
+def test_corpus_error_from_the_cli_is_one_line_exit_2(workdir: Path):
+    empty_folder(write_corpus(workdir / "data/imdb/raw", {}) / "aclImdb/test/neg")
+    result = run(["python", "-m", "stages.tokenize"], workdir, {**project_env(None), "PYTHONPATH": str(ROOT)}, False)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert error_lines(result) == [
+        "error: data/imdb/raw/aclImdb/test/neg: no reviews (*.txt); every split needs reviews of both classes, "
+        "neg and pos"
+    ]
+    assert not (workdir / "data/imdb/tokenized").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Training: divergence, out of memory, SIGKILL; determinism.
+
+
+def test_diverging_training_stops_in_one_line_and_writes_no_results(reference: Reference, tmp_path: Path):
+    project = copy_of(reference, tmp_path / "project")
+    result = run(["dvc", "exp", "run", "-S", "train.learning_rate=1e38"], project, project_env(None), check=False)
+    assert result.returncode != 0
+    assert "Invalid loss, terminating training" in result.stdout  # it really diverged
+    (line,) = error_lines(result)
+    assert re.fullmatch(r"error: train@lstm: loss became (nan|inf) at epoch 1; lower train.learning_rate .*", line)
+    assert not (project / "data/imdb/models/lstm.keras").exists()
+    assert not (project / "data/imdb/models/lstm.json").exists()
+    assert not (project / "dvclive/imdb/lstm").exists()
+    # The earlier run's metrics stay as committed (this run wrote none), and DVC flags them as stale.
+    assert run(["git", "status", "--porcelain", "metrics"], project).stdout == ""
+    assert "evaluate@lstm" in run(["dvc", "status"], project, project_env(None)).stdout
+
+
+def test_out_of_memory_is_one_line_and_writes_no_model(reference: Reference, tmp_path: Path):
+    """An embedding of 200 x 10^9 floats (800 GB): the allocation fails at once. The address-space
+    limit makes sure of that whatever the kernel's overcommit policy, so the machine is never at risk."""
+    project = copy_of(reference, tmp_path / "project")
+    edit_params(project, {"train.embedding_dim": 10**9})
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (12 << 30, 12 << 30))
+
+    result = subprocess.run(
+        ["dvc", "repro", "train@lstm"],
+        cwd=project,
+        env=project_env(None),
+        capture_output=True,
+        text=True,
+        preexec_fn=limit_memory,
+    )
+    assert result.returncode != 0
+    assert error_lines(result) == [
+        "error: train@lstm: out of memory (ResourceExhaustedError); lower train.batch_size, tokenize.max_len, "
+        "train.embedding_dim or the architecture's size"
+    ]
+    assert not (project / "data/imdb/models/lstm.keras").exists()
+    assert not (project / "dvclive/imdb/lstm").exists()
+
+
+def start(args: list[str], cwd: Path) -> subprocess.Popen:
+    """In its own process group, so that the test can kill it with everything it started."""
+    return subprocess.Popen(
+        args, cwd=cwd, env=project_env(None), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def read_until(process: subprocess.Popen, marker: str, timeout: float = 180) -> str:
+    """The process's output up to `marker`; fails if it ends or stays silent first."""
+    assert process.stdout is not None
+    fd, output, deadline = process.stdout.fileno(), b"", time.monotonic() + timeout
+    while marker.encode() not in output:
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        chunk = os.read(fd, 1 << 16) if ready else b""
+        if not chunk:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise AssertionError(f"{marker!r} never came:\n{output.decode()}")
+        output += chunk
+    return output.decode()
+
+
+def test_killed_training_reruns_to_the_same_result(reference: Reference, tmp_path: Path):
+    """SIGKILL of the training process alone (as the OOM killer does), then of `dvc repro` with it
+    (a crash): each time a plain `dvc repro` afterwards starts training over and finishes the pipeline."""
+    project = copy_of(reference, tmp_path / "project")
+    model = project / "data/imdb/models/lstm.keras"
+
+    repro = start(["dvc", "repro", "--force", "--single-item", "train@lstm"], project)
+    read_until(repro, "Epoch 2/40")
+    (trainer,) = [
+        p for p in psutil.Process(repro.pid).children(recursive=True) if p.cmdline()[1:3] == ["-m", "stages.train"]
+    ]
+    trainer.send_signal(signal.SIGKILL)
+    output = repro.communicate(timeout=120)[0].decode()
+    assert repro.returncode != 0, output
+    assert "failed to reproduce 'train@lstm'" in output
+    assert not model.exists() and "train@lstm: wrote" not in output
+
+    repro = start(["dvc", "repro"], project)
+    read_until(repro, "Epoch 2/40")
+    os.killpg(repro.pid, signal.SIGKILL)
+    repro.wait(timeout=60)
+    assert not model.exists()
+
+    result = run(["dvc", "repro"], project, project_env(None))
+    assert {"train@lstm", "evaluate@lstm"} <= stages_run(result.stdout)
+    assert results_of(project) == reference.results
+    assert "Data and pipelines are up to date." in run(["dvc", "status"], project, project_env(None)).stdout
+
+
+def test_same_params_and_seed_give_identical_results(reference: Reference, tmp_path: Path):
+    """Every stage that computes rerun from scratch on CPU: the same bytes of predictions and
+    the same metrics, tokenized arrays and stats; only train_seconds (wall time) may differ."""
+    project = copy_of(reference, tmp_path / "project")
+    targets = ["tokenize", "baseline", "train@lstm", "evaluate@lstm"]
+    result = run(["dvc", "repro", "--force", "--single-item", *targets], project, project_env(None))
+    assert stages_run(result.stdout) == set(targets)
+    assert results_of(project) == reference.results
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrency: queued experiments in parallel versus the same experiments one by one.
+
+
+def experiment_results(project: Path) -> dict[str, tuple[dict, str, int]]:
+    """Per experiment name: its metrics (train_seconds left out), predictions and lstm units."""
+    refs = run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], project).stdout.split()
+    results = {}
+    for ref in refs:
+        if ref.startswith("refs/exps/exec/"):
+            continue
+        metrics = json.loads(run(["git", "show", f"{ref}:metrics/imdb/lstm.json"], project).stdout)
+        metrics.pop("train_seconds")
+        predictions = run(["git", "show", f"{ref}:reports/imdb/predictions/lstm.csv"], project).stdout
+        params = yaml.safe_load(run(["git", "show", f"{ref}:params.yaml"], project).stdout)
+        results[ref.rsplit("/", 1)[1]] = (metrics, predictions, params["architectures"]["lstm"]["units"])
+    return results
+
+
+TARGET = "evaluate@lstm"  # the report, which only collects the metrics, is left out to save time
+
+
+def test_parallel_queued_experiments_match_sequential_ones(reference: Reference, tmp_path: Path):
+    project = copy_of(reference, tmp_path / "project")
+    env = project_env(None)
+    for units in (4, 12):
+        run(
+            ["dvc", "exp", "run", "--queue", "-n", f"par-{units}", "-S", f"architectures.lstm.units={units}", TARGET],
+            project,
+            env,
+        )
+    both_running = False
+    try:
+        # The workers it leaves behind inherit its stdout: capturing that would wait for them to exit.
+        with open(tmp_path / "queue-start.log", "w") as log:
+            subprocess.run(
+                ["dvc", "queue", "start", "-j", "2"], cwd=project, env=env, stdout=log, stderr=log, check=True
+            )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            status = run(["dvc", "queue", "status"], project, env).stdout
+            both_running |= len(re.findall(r"\bRunning\b", status)) == 2
+            if not re.search(r"\b(Queued|Running)\b", status):
+                break
+            time.sleep(4)  # each `dvc queue status` costs a second of CPU the experiments need
+    finally:
+        run(["dvc", "queue", "stop"], project, env, check=False)
+    assert re.search(r"par-4 .* Success", status) and re.search(r"par-12 .* Success", status), status
+    assert both_running, "the two experiments never ran at the same time"
+    assert run(["git", "status", "--porcelain"], project).stdout == ""  # the workspace was not written to
+
+    for units in (4, 12):
+        run(
+            ["dvc", "exp", "run", "-n", f"seq-{units}", "-S", f"architectures.lstm.units={units}", TARGET], project, env
+        )
+    results = experiment_results(project)
+    assert set(results) == {"par-4", "par-12", "seq-4", "seq-12"}
+    for units in (4, 12):
+        assert results[f"par-{units}"] == results[f"seq-{units}"]
+        assert results[f"par-{units}"][2] == units
+    assert results["par-4"][0]["params"] < results["par-12"][0]["params"]  # neither got the other's outputs
+
+
+# ---------------------------------------------------------------------------------------------
+# Security: model files and arrays never run code.
+
+
+class Payload:
+    """Unpickling this creates the file at `path`: proof that something was unpickled."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __reduce__(self) -> tuple:
+        return (open, (self.path, "w"))
+
+
+def evaluate_refuses(project: Path, marker: Path) -> str:
+    """Run evaluate@lstm on a tampered project: one error line, no code run, no metrics written."""
+    (project / "metrics/imdb/lstm.json").unlink()
+    (project / "reports/imdb/predictions/lstm.csv").unlink()
+    env = {**project_env(None), "PWNED": str(marker)}
+    result = run(["python", "-m", "stages.evaluate", "--arch", "lstm"], project, env, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = error_lines(result)
+    assert not marker.exists(), "the file's code ran"
+    assert not (project / "metrics/imdb/lstm.json").exists()
+    assert not (project / "reports/imdb/predictions/lstm.csv").exists()
+    return line
+
+
+def test_model_with_python_code_is_refused_not_run(reference: Reference, tmp_path: Path):
+    import keras
+
+    project = copy_of(reference, tmp_path / "project")
+    keras.utils.set_random_seed(0)  # TF_DETERMINISTIC_OPS (set by stages) wants seeded initialisers
+    inputs = keras.Input(shape=(None,), dtype="int32")
+    hidden = keras.layers.Lambda(  # a Python lambda: saved as bytecode, which would run on load without safe_mode
+        lambda x: (
+            x  # as built here; under evaluate (PWNED set) it would leave a mark
+            if "PWNED" not in __import__("os").environ
+            else __import__("pathlib").Path(__import__("os").environ["PWNED"]).touch() or x
+        )
+    )(inputs)
+    hidden = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(200, 2)(hidden))
+    keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(hidden)).save(
+        project / "data/imdb/models/lstm.keras"
+    )
+    line = evaluate_refuses(project, tmp_path / "pwned")
+    assert line.startswith("error: data/imdb/models/lstm.keras: refused or unreadable (Requested the deserialization ")
+    assert "Lambda" in line and "safe_mode" in line
+
+
+def test_arrays_holding_python_objects_are_refused_not_unpickled(reference: Reference, tmp_path: Path):
+    project = copy_of(reference, tmp_path / "project")
+    marker = tmp_path / "pwned"
+    test_npz = project / "data/imdb/tokenized/test.npz"
+    arrays = load_arrays(test_npz)
+    np.savez(test_npz, x=np.array([Payload(str(marker))] * len(arrays["y"]), dtype=object), y=arrays["y"])
+    line = evaluate_refuses(project, marker)
+    assert line == (
+        "error: data/imdb/tokenized/test.npz: refused (Object arrays cannot be loaded when allow_pickle=False); "
+        "only plain numeric arrays are loaded"
+    )

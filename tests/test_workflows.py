@@ -1,0 +1,143 @@
+"""The README's experiment workflows with real DVC: overrides, sweeps, branches, incremental reruns."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from stages import UserError
+from stages.best_experiment import best_experiment
+from stages.registry import ARCHITECTURES
+from tests.conftest import edit_params, project_env, run
+from tests.test_pipeline import stages_run
+
+ENV = project_env(None)
+TRAIN_AND_EVALUATE = {f"{stage}@{arch}" for arch in ARCHITECTURES for stage in ("train", "evaluate")}
+
+
+def git(project: Path, *args: str) -> str:
+    return run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], project, ENV).stdout
+
+
+@pytest.fixture
+def committed(tiny_project: Path, tmp_path: Path) -> Path:
+    """A copy of the finished tiny project with its dvc.lock and results committed, as in the real repo."""
+    project = tmp_path / "committed"
+    shutil.copytree(tiny_project, project, symlinks=True)
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "results")
+    return project
+
+
+def test_shared_training_change_reruns_every_architecture_only(committed: Path):
+    edit_params(committed, {"train.batch_size": 16})
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {"report"}
+
+
+def test_tokenize_change_reruns_from_tokenize_on(committed: Path):
+    edit_params(committed, {"tokenize.max_len": 24})
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {"tokenize", "report"}
+
+
+def test_baseline_change_reruns_baseline_and_report(committed: Path):
+    edit_params(committed, {"baseline.C": 1.0})
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == {"baseline", "report"}
+
+
+def test_exp_run_override_then_show_branch_and_apply(committed: Path):
+    result = run(["dvc", "exp", "run", "-n", "wide-lstm", "-S", "architectures.lstm.units=12"], committed, ENV)
+    assert stages_run(result.stdout) == {"train@lstm", "evaluate@lstm", "report"}
+    shown = json.loads(run(["dvc", "exp", "show", "--json"], committed, ENV).stdout)
+    experiments = {e["name"]: e for commit in shown for e in (commit.get("experiments") or [])}
+    assert "wide-lstm" in experiments
+    # The experiment also lives in its own git ref: reset the workspace, then bring it back.
+    git(committed, "checkout", "-q", "-f")
+    assert yaml.safe_load((committed / "params.yaml").read_text())["architectures"]["lstm"]["units"] == 8
+    run(["dvc", "exp", "branch", "wide-lstm", "wide-lstm-branch"], committed, ENV)
+    assert "wide-lstm-branch" in git(committed, "branch", "--list")
+    run(["dvc", "exp", "apply", "wide-lstm"], committed, ENV)
+    assert yaml.safe_load((committed / "params.yaml").read_text())["architectures"]["lstm"]["units"] == 12
+    assert json.loads((committed / "metrics/imdb/lstm.json").read_text())["params"] > 0
+
+
+def test_best_experiment_uses_validation_direction():
+    rows = [
+        {"Experiment": None, "metrics/imdb/gru.json:val_loss": 0.1},  # the baseline commit is not a candidate
+        {"Experiment": "a", "metrics/imdb/gru.json:val_loss": 0.5, "metrics/imdb/gru.json:val_accuracy": 0.9},
+        {"Experiment": "b", "metrics/imdb/gru.json:val_loss": 0.3, "metrics/imdb/gru.json:val_accuracy": 0.8},
+        {"Experiment": "c", "metrics/imdb/gru.json:val_loss": float("nan")},
+    ]
+    assert best_experiment(rows, "gru", "val_loss")["Experiment"] == "b"
+    assert best_experiment(rows, "gru", "val_accuracy")["Experiment"] == "a"
+    with pytest.raises(UserError, match=r"no finished experiment has metrics/imdb/lstm\.json:val_accuracy"):
+        best_experiment(rows, "lstm", "val_accuracy")
+
+
+def wait_for_queue(project: Path, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = run(["dvc", "queue", "status"], project, ENV).stdout
+        if "Queued" not in status and "Running" not in status:
+            return status
+        time.sleep(3)
+    raise AssertionError(f"queue did not finish:\n{status}")
+
+
+def test_sweep_selects_on_validation_and_applies(committed: Path):
+    sweep = [
+        "dvc",
+        "exp",
+        "run",
+        "--queue",
+        "-S",
+        "architectures.lstm.units=choice(4,16)",
+        "-S",
+        "train.learning_rate=0.01",
+    ]
+    result = run(sweep, committed, ENV)
+    assert result.stdout.count("Queued experiment") == 2
+    run(["dvc", "queue", "start", "-j", "2"], committed, ENV)
+    try:
+        status = wait_for_queue(committed)
+    finally:
+        run(["dvc", "queue", "stop"], committed, ENV, check=False)
+    assert status.count("Success") == 2, status
+
+    best = run(["python", "-m", "stages.best_experiment", "--arch", "lstm", "--apply"], committed, ENV).stdout
+    assert best.startswith("best by val_accuracy: ")
+    import dvc.api
+
+    rows = dvc.api.exp_show(repo=str(committed))
+    column = "metrics/imdb/lstm.json:val_accuracy"
+    winner = best_experiment(rows, "lstm", "val_accuracy")
+    assert winner[column] == max(row[column] for row in rows if row.get("Experiment"))
+    applied = yaml.safe_load((committed / "params.yaml").read_text())
+    assert applied["architectures"]["lstm"]["units"] == winner["architectures.lstm.units"]
+    assert applied["train"]["learning_rate"] == 0.01
+
+
+def test_branches_metrics_diff_and_plots_diff(committed: Path, tmp_path: Path):
+    git(committed, "checkout", "-q", "-b", "other")
+    edit_params(committed, {"architectures.gru.units": 16})
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == {"train@gru", "evaluate@gru", "report"}
+    git(committed, "add", "-A")
+    git(committed, "commit", "-q", "-m", "wider gru")
+
+    diff = json.loads(run(["dvc", "metrics", "diff", "main", "other", "--json"], committed, ENV).stdout)
+    assert set(diff) == {"metrics/imdb/gru.json"}
+    assert "params" in diff["metrics/imdb/gru.json"]
+    table = run(["dvc", "metrics", "diff", "main", "other"], committed, ENV).stdout
+    assert "metrics/imdb/gru.json" in table and "accuracy" in table
+
+    out = tmp_path / "plots"
+    run(["dvc", "plots", "diff", "main", "other", "-o", str(out)], committed, ENV)
+    html = (out / "index.html").read_text()
+    revisions = set(re.findall(r'"rev":\s*"([^"]+)"', html))
+    assert {"main", "other"} <= revisions, revisions
+    assert "reports/imdb/predictions/gru.csv" in html and "dvclive/imdb/gru/plots/metrics/eval/accuracy.tsv" in html
