@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     column = f"{METRICS_DIR / args.arch}.json:{args.metric}"
     print(f"best by {args.metric}: {row['Experiment']} ({args.metric} {row[column]})")
     for key, value in sorted(tuned_params(row, args.arch).items()):
-        print(f"  {key} = {value}")
+        print(f"  {key} = {value:g}" if isinstance(value, float) else f"  {key} = {value}")
     if args.apply:
         Repo(".").experiments.apply(row["Experiment"])
         print(f"applied {row['Experiment']} to the workspace: `git diff params.yaml` shows it, `git commit` keeps it")
