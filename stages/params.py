@@ -87,7 +87,7 @@ class Params(Section):
 
     @field_validator("architectures")
     @classmethod
-    def _known_architectures(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _at_least_one(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if not value:
             raise ValueError("at least one architecture is required")
         return value
@@ -101,6 +101,8 @@ def _format(error: dict[str, Any], prefix: tuple[Any, ...] = ()) -> str:
         message = "unknown key"
     elif error["type"] == "missing":
         message = "missing key"
+    elif error["type"] == "value_error":
+        message = message.removeprefix("Value error, ")
     elif error["type"] == "literal_error":
         message = message.replace("Input should be", "allowed:")
     got = "" if error["type"] in {"missing", "extra_forbidden"} else f" (got {error['input']!r})"
@@ -123,8 +125,6 @@ def validate(raw: Any) -> Params:
         if name not in ARCHITECTURES:
             allowed = ", ".join(sorted(ARCHITECTURES))
             raise ParamsError(f"architectures.{name}: unknown architecture; allowed: {allowed}")
-        if not isinstance(values, dict):
-            raise ParamsError(f"architectures.{name}: expected a mapping of hyperparameters")
         try:
             architecture_params_model(name).model_validate(values)
         except ValidationError as exc:
