@@ -1,0 +1,83 @@
+"""How each stage's wall time and peak memory grow with the number of documents.
+
+    RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.scaling [--base 5000] [--factors 1 2 4] [--arch lstm]
+
+Copies the project into a temporary folder, downloads once (from the mirror), then for each
+factor runs tokenize, baseline, train (one epoch) and evaluate as the pipeline would, with
+`tokenize.train_docs` = `tokenize.test_docs` = base x factor. Each stage is its own process;
+its peak resident memory is that process's maximum RSS. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml")
+# Runs a stage module, then reports the process's peak RSS (KiB on Linux) on the last stderr line.
+MEASURED = (
+    "import resource, runpy, sys; sys.argv = sys.argv[1:]; "
+    "runpy.run_module(sys.argv[0], run_name='__main__'); "
+    "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
+)
+
+
+def run_stage(project: Path, module: str, *args: str) -> tuple[float, float]:
+    """Wall seconds and peak MiB of one stage process."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURED, module, *args], cwd=project, capture_output=True, text=True, check=False
+    )
+    seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{module} failed:\n{result.stderr[-2000:]}")
+    peak_kib = int(result.stderr.strip().splitlines()[-1].split()[1])
+    return seconds, peak_kib / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base", type=int, default=5000, help="documents per split at factor 1")
+    parser.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--arch", default="lstm")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="rnnlab-scaling-") as tmp:
+        project = Path(tmp)
+        for name in PROJECT_FILES:
+            source = ROOT / name
+            copy = shutil.copytree if source.is_dir() else shutil.copy2
+            copy(source, project / name)
+        run_stage(project, "stages.download")
+        rows = []
+        for factor in args.factors:
+            documents = args.base * factor
+            params = yaml.safe_load((project / "params.yaml").read_text())
+            params["tokenize"].update(train_docs=documents, test_docs=documents)
+            params["train"]["epochs"] = 1
+            (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+            for module, stage_args in (
+                ("stages.tokenize", ()),
+                ("stages.baseline", ()),
+                ("stages.train", ("--arch", args.arch)),
+                ("stages.evaluate", ("--arch", args.arch)),
+            ):
+                seconds, peak = run_stage(project, module, *stage_args)
+                rows.append((documents, module.removeprefix("stages."), seconds, peak))
+    print(f"{platform.machine()}, {os.cpu_count()} cores, train = test documents, train 1 epoch of {args.arch}\n")
+    print("| documents per split | stage | wall s | peak MiB |\n| --- | --- | --- | --- |")
+    for documents, stage, seconds, peak in sorted(rows, key=lambda row: (row[1], row[0])):
+        print(f"| {documents:,} | {stage} | {seconds:.1f} | {peak:,.0f} |")
+
+
+if __name__ == "__main__":
+    main()
