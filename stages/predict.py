@@ -15,13 +15,13 @@ import json
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 
 from stages import UserError, run_stage
 from stages.data import CLASS_NAMES, DATASET, MODELS_DIR, TOKENIZED_DIR
+from stages.evaluate import load_model
 from stages.params import architecture_kwargs, load_params
-from stages.tokenize import encode, pad, words
+from stages.tokenize import encode, fill_empty, pad, words
 
 BATCH = 1024
 NO_TEXTS = "no texts given: pass them as arguments, one per line on stdin, or with --file"
@@ -42,13 +42,14 @@ class Predictor:
             if not path.is_file():
                 raise UserError(f"{path}: missing; train first with `dvc repro evaluate@{arch}`")
         self.vocab = vocab_path.read_text().splitlines()
-        self.model = keras.saving.load_model(self.model_path, safe_mode=True)
+        self.model = load_model(self.model_path, arch)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """P(class) for each text, shape (len(texts), classes), in batched model calls."""
         if not texts:
             raise UserError(NO_TEXTS)
-        ids = pad(encode((words(t, self.settings.lowercase) for t in texts), self.vocab), self.settings)
+        sequences = encode((words(t, self.settings.lowercase) for t in texts), self.vocab)
+        ids = pad(fill_empty(sequences), self.settings)  # the same steps as the tokenize stage
         positive = self.model.predict(ids, batch_size=BATCH, verbose=0).reshape(-1).astype(np.float64)
         return np.stack([1 - positive, positive], axis=1)
 

@@ -61,6 +61,11 @@ def run(
     return result
 
 
+def git(project: Path, *args: str) -> str:
+    """git with a throwaway identity, for commits in temporary projects."""
+    return run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], project, project_env(None)).stdout
+
+
 def project_env(mirror: Path | None) -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"

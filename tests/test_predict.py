@@ -30,6 +30,13 @@ def test_predictions_match_the_evaluate_stage(tiny_project: Path, monkeypatch: p
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
 
 
+def test_text_without_words_is_encoded_as_in_training(tiny_project: Path, monkeypatch: pytest.MonkeyPatch):
+    """Training turns a review with no words into one <oov> token; so must predict."""
+    monkeypatch.chdir(tiny_project)
+    no_words, unknown_word = Predictor("imdb", "lstm").probabilities(["!!! ...", "qqqzzzxx"])
+    np.testing.assert_allclose(no_words, unknown_word, rtol=1e-6)
+
+
 def test_cli_arguments_stdin_and_file(tiny_project: Path, tmp_path: Path):
     command = ["python", "-m", "stages.predict", "--dataset", "imdb", "--arch", "gru"]
     from_args = run([*command, "An absolute delight.", "Two hours I will never get back."], tiny_project, ENV)

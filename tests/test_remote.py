@@ -6,13 +6,9 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.conftest import project_env, run
+from tests.conftest import git, project_env, run
 
 ENV = project_env(None)
-
-
-def git(project: Path, *args: str) -> str:
-    return run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], project, ENV).stdout
 
 
 def test_push_clone_pull_trains_nothing(tiny_project: Path, tmp_path: Path):

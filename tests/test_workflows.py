@@ -14,15 +14,11 @@ import yaml
 from stages import UserError
 from stages.best_experiment import best_experiment
 from stages.registry import ARCHITECTURES
-from tests.conftest import edit_params, project_env, run
+from tests.conftest import edit_params, git, project_env, run
 from tests.test_pipeline import stages_run
 
 ENV = project_env(None)
 TRAIN_AND_EVALUATE = {f"{stage}@{arch}" for arch in ARCHITECTURES for stage in ("train", "evaluate")}
-
-
-def git(project: Path, *args: str) -> str:
-    return run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], project, ENV).stdout
 
 
 @pytest.fixture
