@@ -12,7 +12,7 @@ import os
 import platform
 import time
 
-from stages.data import RAW_DIR, read_aclimdb
+from stages.data import Paths, read_records
 from stages.params import load_params
 from stages.predict import Predictor
 
@@ -22,10 +22,14 @@ def main() -> None:
     parser.add_argument("--texts", type=int, default=10_000)
     parser.add_argument("--arch", nargs="*", help="default: every architecture in params.yaml")
     args = parser.parse_args()
-    texts = read_aclimdb(RAW_DIR)["test"][0][:: 25_000 // args.texts][: args.texts]
+    params = load_params()
+    test = [
+        text for split, text, _ in read_records(params.datasets["imdb"].source, Paths("imdb").raw) if split == "test"
+    ]
+    texts = test[:: len(test) // args.texts][: args.texts]
     print(f"{len(texts):,} IMDB test reviews, {platform.processor() or platform.machine()}, {os.cpu_count()} cores\n")
     print("| architecture | load s | predict s | texts/s |\n| --- | --- | --- | --- |")
-    for arch in args.arch or list(load_params().architectures):
+    for arch in args.arch or list(params.architectures):
         started = time.perf_counter()
         predictor = Predictor("imdb", arch)
         loaded = time.perf_counter()

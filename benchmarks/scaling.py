@@ -1,16 +1,20 @@
 """How each stage's wall time and peak memory grow with the number of documents.
 
     RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.scaling [--base 5000] [--factors 1 2 4] [--arch lstm]
+        [--copies 1 10]
 
 Copies the project into a temporary folder, downloads once (from the mirror), then for each
 factor runs tokenize, baseline, train (one epoch) and evaluate as the pipeline would, with
-`tokenize.train_docs` = `tokenize.test_docs` = base x factor. Each stage is its own process;
-its peak resident memory is that process's maximum RSS. Prints a Markdown table.
+`split.train_docs` = `split.test_docs` = base x factor. Then, for each of `--copies`, writes all
+50,000 IMDB reviews that many times into one JSON Lines dataset and tokenizes it: a corpus ten
+times IMDB's size. Each stage is its own process; its peak resident memory is that process's
+maximum RSS. Prints Markdown tables.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -50,6 +54,7 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=5000, help="documents per split at factor 1")
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--arch", default="lstm")
+    parser.add_argument("--copies", type=int, nargs="*", default=[1, 10], help="IMDB copies to tokenize")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="rnnlab-scaling-") as tmp:
         project = Path(tmp)
@@ -57,12 +62,12 @@ def main() -> None:
             source = ROOT / name
             copy = shutil.copytree if source.is_dir() else shutil.copy2
             copy(source, project / name)
-        run_stage(project, "stages.download")
+        run_stage(project, "stages.download", "--dataset", "imdb")
         rows = []
         for factor in args.factors:
             documents = args.base * factor
             params = yaml.safe_load((project / "params.yaml").read_text())
-            params["tokenize"].update(train_docs=documents, test_docs=documents)
+            params["datasets"]["imdb"]["split"].update(train_docs=documents, test_docs=documents)
             params["train"]["epochs"] = 1
             (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
             for module, stage_args in (
@@ -71,12 +76,38 @@ def main() -> None:
                 ("stages.train", ("--arch", args.arch)),
                 ("stages.evaluate", ("--arch", args.arch)),
             ):
-                seconds, peak = run_stage(project, module, *stage_args)
+                seconds, peak = run_stage(project, module, "--dataset", "imdb", *stage_args)
                 rows.append((documents, module.removeprefix("stages."), seconds, peak))
+        big = [(copies, *tokenize_copies(project, copies)) for copies in args.copies]
     print(f"{platform.machine()}, {os.cpu_count()} cores, train = test documents, train 1 epoch of {args.arch}\n")
     print("| documents per split | stage | wall s | peak MiB |\n| --- | --- | --- | --- |")
     for documents, stage, seconds, peak in sorted(rows, key=lambda row: (row[1], row[0])):
         print(f"| {documents:,} | {stage} | {seconds:.1f} | {peak:,.0f} |")
+    print("\n| IMDB copies | documents | tokenize wall s | peak MiB |\n| --- | --- | --- | --- |")
+    for copies, seconds, peak in big:
+        print(f"| {copies} | {copies * 50_000:,} | {seconds:.1f} | {peak:,.0f} |")
+
+
+def tokenize_copies(project: Path, copies: int) -> tuple[float, float]:
+    """Tokenize a JSON Lines dataset holding every IMDB review `copies` times (written by streaming)."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    imdb = params["datasets"]["imdb"]
+    table = project / "inputs" / f"imdb_x{copies}.jsonl"
+    table.parent.mkdir(exist_ok=True)
+    with open(table, "w") as out:
+        for _ in range(copies):
+            for path in sorted((project / "data/imdb/raw/aclImdb").glob("*/*/*.txt")):
+                if path.parent.name in ("neg", "pos"):
+                    out.write(json.dumps({"text": path.read_text(errors="replace"), "label": path.parent.name}) + "\n")
+    name = f"imdb_x{copies}"
+    params["datasets"][name] = {
+        "source": {"url": str(table), "format": "jsonl"},
+        "split": {"val_fraction": 0.1, "test_fraction": 0.5},
+        "tokenize": imdb["tokenize"],
+    }
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run_stage(project, "stages.download", "--dataset", name)
+    return run_stage(project, "stages.tokenize", "--dataset", name)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Stage `baseline`: TF-IDF over word n-grams + logistic regression, the non-neural reference row.
+"""Stage `baseline@<dataset>`: TF-IDF over word n-grams + logistic regression, the non-neural reference row.
 
 Trained on the same train split as the networks (validation documents are held out
 for it too) and scored on the same test split with the same metrics.
@@ -9,36 +9,42 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 
 from stages import run_stage
-from stages.data import METRICS_DIR, RAW_DIR, load_splits, write_json
+from stages.data import Paths, load_splits, write_json
 from stages.evaluate import classification_metrics
-from stages.params import Params, load_params
+from stages.params import Params, dataset_params, load_params
 from stages.tokenize import words
 
 
-def fit_and_score(params: Params) -> dict:
-    settings, tok = params.baseline, params.tokenize
-    splits = load_splits(RAW_DIR, tok.train_docs, tok.test_docs, tok.val_fraction, params.seed)
+def fit_and_score(params: Params, name: str) -> dict:
+    settings, data = params.baseline, dataset_params(params, name)
+    splits, classes = load_splits(data, Paths(name).raw, params.seed)
     model = make_pipeline(
         TfidfVectorizer(
-            tokenizer=lambda text: words(text, tok.lowercase),
+            tokenizer=lambda text: words(text, data.tokenize.lowercase),
             lowercase=False,
             token_pattern=None,
             ngram_range=(1, settings.ngram_max),
             max_features=settings.max_features,
             sublinear_tf=True,
         ),
-        LogisticRegression(C=settings.C, max_iter=1000, random_state=params.seed),
+        LogisticRegression(
+            C=settings.C,
+            class_weight=None if data.class_weight == "none" else data.class_weight,
+            max_iter=1000,
+            random_state=params.seed,
+        ),
     )
     started = time.perf_counter()
     model.fit(*splits["train"])
     seconds = time.perf_counter() - started
     scores = {
-        split: classification_metrics(splits[split][1], model.predict_proba(splits[split][0])[:, 1])
+        split: classification_metrics(splits[split][1], _probabilities(model, splits[split][0], len(classes)), classes)
         for split in ("val", "test")
     }
     vocabulary = len(model.named_steps["tfidfvectorizer"].vocabulary_)
@@ -52,12 +58,21 @@ def fit_and_score(params: Params) -> dict:
     }
 
 
+def _probabilities(model: Pipeline, texts: list[str], classes: int) -> np.ndarray:
+    """One column per class, also for a class missing from train (LogisticRegression drops it)."""
+    probabilities = np.zeros((len(texts), classes))
+    probabilities[:, model.classes_] = model.predict_proba(texts)
+    return probabilities
+
+
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
-    params = load_params()
-    metrics = fit_and_score(params)
-    write_json(METRICS_DIR / "baseline.json", metrics)
-    print(f"baseline: wrote {METRICS_DIR / 'baseline.json'} (test accuracy {metrics['accuracy']:.4f})")
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", required=True, help="a dataset name from params.yaml")
+    args = parser.parse_args(argv)
+    metrics = fit_and_score(load_params(), args.dataset)
+    path = Paths(args.dataset).metrics / "baseline.json"
+    write_json(path, metrics)
+    print(f"baseline@{args.dataset}: wrote {path} (test accuracy {metrics['accuracy']:.4f})")
 
 
 if __name__ == "__main__":

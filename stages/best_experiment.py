@@ -15,14 +15,19 @@ import dvc.api
 from dvc.repo import Repo
 
 from stages import UserError, run_stage
-from stages.data import METRICS_DIR
+from stages.data import Paths
+from stages.params import is_corpus, load_params
 
 HIGHER_IS_BETTER = {"val_accuracy": True, "val_loss": False}
 
 
-def best_experiment(rows: list[dict], arch: str, metric: str) -> dict:
-    """The experiment row (from `dvc.api.exp_show()`) with the best `metric` for `arch`."""
-    column = f"{METRICS_DIR / arch}.json:{metric}"
+def metric_column(dataset: str, arch: str, metric: str) -> str:
+    """How `dvc exp show` names a metric of one dataset's architecture."""
+    return f"{Paths(dataset).metrics / arch}.json:{metric}"
+
+
+def best_experiment(rows: list[dict], column: str, metric: str) -> dict:
+    """The experiment row (from `dvc.api.exp_show()`) with the best value in `column`."""
     scored = [
         row
         for row in rows
@@ -34,9 +39,8 @@ def best_experiment(rows: list[dict], arch: str, metric: str) -> dict:
     return max(scored, key=lambda row: sign * row[column])
 
 
-def tuned_params(row: dict, arch: str) -> dict:
-    """What decides the architecture's result: its own and the shared training params."""
-    prefixes = (f"architectures.{arch}.", "train.")
+def tuned_params(row: dict, prefixes: tuple[str, ...]) -> dict:
+    """The experiment's params under `prefixes`: what decides one architecture's result on one dataset."""
     params = {
         key.removeprefix("params.yaml:"): value
         for key, value in row.items()
@@ -47,15 +51,21 @@ def tuned_params(row: dict, arch: str) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", help="dataset whose validation score decides (default: the first in params.yaml)")
     parser.add_argument("--arch", required=True, help="architecture whose validation score decides")
     parser.add_argument("--metric", choices=sorted(HIGHER_IS_BETTER), default="val_accuracy")
     parser.add_argument("--apply", action="store_true", help="dvc exp apply the winner to the workspace")
     args = parser.parse_args(argv)
 
-    row = best_experiment(dvc.api.exp_show(), args.arch, args.metric)
-    column = f"{METRICS_DIR / args.arch}.json:{args.metric}"
+    params = load_params()
+    dataset = args.dataset or next(iter(params.datasets))
+    corpus = is_corpus(params, dataset)  # an unknown --dataset is a one-line error, before reading experiments
+    column = metric_column(dataset, args.arch, args.metric)
+    row = best_experiment(dvc.api.exp_show(), column, args.metric)
     print(f"best by {args.metric}: {row['Experiment']} ({args.metric} {row[column]})")
-    for key, value in sorted(tuned_params(row, args.arch).items()):
+    sections = ("language_models", "lm_train", "corpora") if corpus else ("architectures", "train", "datasets")
+    prefixes = (f"{sections[0]}.{args.arch}.", f"{sections[1]}.", f"{sections[2]}.{dataset}.")
+    for key, value in sorted(tuned_params(row, prefixes).items()):
         print(f"  {key} = {value:g}" if isinstance(value, float) else f"  {key} = {value}")
     if args.apply:
         Repo(".").experiments.apply(row["Experiment"])

@@ -1,106 +1,273 @@
-"""Data I/O shared by the stages: where things live, reading the corpus, splitting, atomic writes."""
+"""Data I/O shared by the stages: where things live, reading datasets, splitting, atomic writes."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
+import shutil
 import tempfile
-import zipfile
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+from urllib.parse import urlparse
 
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from stages import UserError
+from stages.params import Corpus, Dataset, Source
 
-DATASET = "imdb"
-CLASS_NAMES = ("neg", "pos")
-DATA_DIR = Path("data") / DATASET
-RAW_DIR = DATA_DIR / "raw"
-TOKENIZED_DIR = DATA_DIR / "tokenized"
-MODELS_DIR = DATA_DIR / "models"
-METRICS_DIR = Path("metrics") / DATASET
-LIVE_DIR = Path("dvclive") / DATASET
-REPORT_DIR = Path("reports") / DATASET
-PREDICTIONS_DIR = REPORT_DIR / "predictions"
+
+@dataclass(frozen=True)
+class Paths:
+    """Where one dataset's files live; dvc.yaml declares the same layout as stage outputs."""
+
+    dataset: str
+
+    @property
+    def raw(self) -> Path:
+        return Path("data") / self.dataset / "raw"
+
+    @property
+    def tokenized(self) -> Path:
+        return Path("data") / self.dataset / "tokenized"
+
+    @property
+    def stats(self) -> Path:
+        return Path("data") / self.dataset / "stats.json"
+
+    @property
+    def models(self) -> Path:
+        return Path("data") / self.dataset / "models"
+
+    @property
+    def metrics(self) -> Path:
+        return Path("metrics") / self.dataset
+
+    @property
+    def live(self) -> Path:
+        return Path("dvclive") / self.dataset
+
+    @property
+    def report(self) -> Path:
+        return Path("reports") / self.dataset
+
+    @property
+    def predictions(self) -> Path:
+        return self.report / "predictions"
 
 
 class DataError(UserError):
     """The data cannot be fetched, trusted or used; the message says which file and why."""
 
 
+T = TypeVar("T")
+Record = tuple[str, str, str]  # (given split: train | test, text, label)
 Split = tuple[list[str], np.ndarray]
+SPLITS = ("train", "val", "test")
 
 
-def read_aclimdb(root: Path) -> dict[str, Split]:
-    """Read `<root>/aclImdb/{train,test}/{neg,pos}/*.txt` into texts and 0/1 labels, sorted by path.
+def source_file_name(url: str) -> str:
+    """The downloaded file's name: the last part of the URL's (or local path's) path."""
+    return PurePosixPath(urlparse(url).path).name
 
-    Bytes that are not UTF-8 become U+FFFD (a word boundary) rather than failing 50,000 reviews for one;
-    a class folder without reviews is an error, since neither training nor scoring means anything then.
+
+def read_records(source: Source, raw: Path) -> Iterator[Record]:
+    """Stream a dataset's documents in a fixed order, without holding their texts."""
+    if source.format == "folders":
+        return _folder_records(raw / source.path, source.classes)
+    return _table_records(raw / (source.path or source_file_name(source.url)), source)
+
+
+def _folder_records(root: Path, classes: list[str] | None) -> Iterator[Record]:
+    """`<root>/{train,test}/<class>/*.txt` sorted by path; `test/` is optional.
+
+    Bytes that are not UTF-8 become U+FFFD (a word boundary) rather than failing 50,000 documents for one;
+    a class folder without documents is an error, since neither training nor scoring means anything then.
     """
-    splits = {}
-    for split in ("train", "test"):
-        texts, labels = [], []
-        for label, name in enumerate(CLASS_NAMES):
-            folder = root / "aclImdb" / split / name
+    if not (root / "train").is_dir():
+        raise DataError(f"{root / 'train'}: missing; the folders format expects <split>/<class>/*.txt")
+    classes = classes or sorted(p.name for p in (root / "train").iterdir() if p.is_dir())
+    for split in ("train", "test") if (root / "test").is_dir() else ("train",):
+        for name in classes:
+            folder = root / split / name
             if not folder.is_dir():
-                raise DataError(f"{folder}: missing; expected the aclImdb layout <split>/<neg|pos>/*.txt")
+                raise DataError(f"{folder}: missing; expected <split>/<class>/*.txt for classes {', '.join(classes)}")
             paths = sorted(folder.glob("*.txt"))
             if not paths:
-                raise DataError(f"{folder}: no reviews (*.txt); every split needs reviews of both classes, neg and pos")
+                raise DataError(f"{folder}: no documents (*.txt); every split needs documents of each class")
             for path in paths:
-                texts.append(read_review(path))
-                labels.append(label)
-        splits[split] = (texts, np.array(labels, dtype=np.int32))
-    return splits
+                yield split, read_text(path), name
 
 
-def read_review(path: Path) -> str:
-    """One review's text; an unreadable file names itself instead of ending in a traceback."""
+def read_text(path: Path) -> str:
+    """One document's text; an unreadable file names itself instead of ending in a traceback."""
     try:
         return path.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
 
 
-def stratified_subset(split: Split, size: int, seed: int, key: str = "size") -> Split:
-    """A seeded, class-balanced subset of `size` documents; 0 or a size >= the split keeps it all."""
-    texts, labels = split
-    if size == 0 or size >= len(texts):
-        return split
+def _table_records(path: Path, source: Source) -> Iterator[Record]:
+    """Rows of a CSV, TSV or JSON Lines file; labels become strings (`1` and "1" are one class)."""
+    columns = [source.text_column, source.label_column, *([source.split_column] if source.split_column else [])]
     try:
-        keep, _ = train_test_split(np.arange(len(texts)), train_size=size, stratify=labels, random_state=seed)
+        with open(path, encoding="utf-8", errors="replace", newline="") as f:
+            if source.format == "jsonl":
+                rows = (_json_row(path, number, line) for number, line in enumerate(f, 1) if line.strip())
+            else:
+                reader = csv.DictReader(f, delimiter="\t" if source.format == "tsv" else ",")
+                rows = ((reader.line_num, row) for row in reader)
+            for number, row in rows:
+                missing = [column for column in columns if row.get(column) is None]
+                if missing:
+                    raise DataError(
+                        f"{path}:{number}: no {missing[0]!r} column (has: {', '.join(map(str, row))}); "
+                        "set the dataset's source.text_column / label_column / split_column"
+                    )
+                split = str(row[source.split_column]).strip().lower() if source.split_column else "train"
+                if split not in ("train", "test"):
+                    raise DataError(f"{path}:{number}: {source.split_column}={split!r}; allowed: train, test")
+                label = str(row[source.label_column]).strip()
+                if not label:
+                    raise DataError(f"{path}:{number}: empty {source.label_column!r}; every row needs a label")
+                yield split, str(row[source.text_column]), label
+    except FileNotFoundError:
+        raise DataError(f"{path}: missing; check the dataset's source.path and format") from None
+    except (csv.Error, UnicodeError) as exc:
+        raise DataError(f"{path}: not valid {source.format} ({exc})") from None
+
+
+def _json_row(path: Path, number: int, line: str) -> tuple[int, dict]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise DataError(f"{path}:{number}: expected a JSON object per line")
+    return number, row
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Which documents (positions in `read_records` order) go to which split, and the class names."""
+
+    classes: list[str]
+    labels: np.ndarray  # class id of every document
+    indices: dict[str, np.ndarray]  # split -> sorted document positions
+
+
+def assign_splits(records: Iterable[Record], dataset: Dataset, seed: int) -> Assignment:
+    """Label every document and split them: the given test split or a stratified one, a seeded
+    subset if asked, then a stratified validation split carved from train. Texts are not kept."""
+    given, names = [], []
+    for split, _, label in records:
+        given.append(split == "test")
+        names.append(label)
+    classes = class_names(names, dataset.source.classes)
+    index = {name: i for i, name in enumerate(classes)}
+    unknown = next((name for name in names if name not in index), None)
+    if unknown is not None:
+        raise DataError(f"label {unknown!r} is not in source.classes ({', '.join(classes)}); add it or fix the data")
+    labels = np.array([index[name] for name in names], dtype=np.int32)
+    settings, everything = dataset.split, np.arange(len(labels))
+    if any(given):
+        train, test = everything[~np.array(given)], everything[np.array(given)]
+    else:
+        train, test = stratified_split(everything, labels, settings.test_fraction, seed, "split.test_fraction")
+    train = stratified_subset(train, labels, settings.train_docs, seed, "split.train_docs")
+    test = stratified_subset(test, labels, settings.test_docs, seed, "split.test_docs")
+    train, val = stratified_split(train, labels, settings.val_fraction, seed, "split.val_fraction")
+    return Assignment(classes, labels, {"train": train, "val": val, "test": test})
+
+
+def class_names(labels: list[str], given: list[str] | None) -> list[str]:
+    """The given order, else sorted (numerically when every label is an integer); two or more."""
+    if given:
+        classes = list(given)
+    else:
+        unique = set(labels)
+        numeric = all(re.fullmatch(r"-?\d+", name) for name in unique)
+        classes = sorted(unique, key=int) if numeric else sorted(unique)
+    if len(set(classes)) < 2:
+        found = ", ".join(classes) or "no documents"
+        raise DataError(f"need at least two classes, found {len(set(classes))} ({found})")
+    return classes
+
+
+def stratified_subset(indices: np.ndarray, labels: np.ndarray, size: int, seed: int, key: str) -> np.ndarray:
+    """A seeded, class-balanced subset of `size` documents; 0 or a size >= the pool keeps it all."""
+    if size == 0 or size >= len(indices):
+        return indices
+    try:
+        keep, _ = train_test_split(
+            np.arange(len(indices)), train_size=size, stratify=labels[indices], random_state=seed
+        )
     except ValueError as exc:
-        raise DataError(f"{key}={size}: cannot take a stratified subset of {len(texts)} documents ({exc})") from None
-    keep.sort()
-    return [texts[i] for i in keep], labels[keep]
+        raise DataError(f"{key}={size}: cannot take a stratified subset of {len(indices)} documents ({exc})") from None
+    return indices[np.sort(keep)]
 
 
-def split_train_val(split: Split, val_fraction: float, seed: int) -> tuple[Split, Split]:
-    """Carve a stratified, seeded validation split from train; test is never touched."""
-    texts, labels = split
+def stratified_split(indices: np.ndarray, labels: np.ndarray, fraction: float, seed: int, key: str) -> tuple:
+    """Split off a stratified, seeded `fraction`: (rest, fraction), each sorted."""
     try:
-        train_idx, val_idx = train_test_split(
-            np.arange(len(texts)), test_size=val_fraction, stratify=labels, random_state=seed
+        rest, part = train_test_split(
+            np.arange(len(indices)), test_size=fraction, stratify=labels[indices], random_state=seed
         )
     except ValueError as exc:
         raise DataError(
-            f"cannot carve a {val_fraction:.0%} validation split from {len(texts)} documents: {exc}; "
-            "train and validation each need both classes, so adjust tokenize.val_fraction or add documents"
+            f"cannot split {fraction:.0%} from {len(indices)} documents: {exc}; each part needs every class, "
+            f"so adjust {key} or add documents"
         ) from None
-    train_idx.sort()
-    val_idx.sort()
-    return ([texts[i] for i in train_idx], labels[train_idx]), ([texts[i] for i in val_idx], labels[val_idx])
+    return indices[np.sort(rest)], indices[np.sort(part)]
 
 
-def load_splits(raw_dir: Path, train_docs: int, test_docs: int, val_fraction: float, seed: int) -> dict[str, Split]:
-    """The train/val/test texts every consumer (tokenizer, baseline) sees identically."""
-    corpus = read_aclimdb(raw_dir)
-    train = stratified_subset(corpus["train"], train_docs, seed, "tokenize.train_docs")
-    test = stratified_subset(corpus["test"], test_docs, seed, "tokenize.test_docs")
-    train, val = split_train_val(train, val_fraction, seed)
-    return {"train": train, "val": val, "test": test}
+def load_splits(dataset: Dataset, raw: Path, seed: int) -> tuple[dict[str, Split], list[str]]:
+    """The train/val/test texts and labels every consumer (tokenizer, baseline, tests) sees identically."""
+    assignment = assign_splits(read_records(dataset.source, raw), dataset, seed)
+    split_of = {int(i): split for split, indices in assignment.indices.items() for i in indices}
+    texts: dict[str, list[str]] = {split: [] for split in SPLITS}
+    for position, (_, text, _) in enumerate(read_records(dataset.source, raw)):
+        if position in split_of:
+            texts[split_of[position]].append(text)
+    splits = {split: (texts[split], assignment.labels[assignment.indices[split]]) for split in SPLITS}
+    return splits, assignment.classes
+
+
+def read_corpus(corpus: Corpus, raw: Path) -> str:
+    """A corpus's whole text; it is small next to a classification dataset, and splits are contiguous."""
+    return read_text(raw / (corpus.source.path or source_file_name(corpus.source.url)))
+
+
+def corpus_splits(text: str, corpus: Corpus) -> dict[str, str]:
+    """Contiguous blocks: train, then validation, then test at the end; no character is in two splits."""
+    val_start = round(len(text) * (1 - corpus.val_fraction - corpus.test_fraction))
+    test_start = round(len(text) * (1 - corpus.test_fraction))
+    return {"train": text[:val_start], "val": text[val_start:test_start], "test": text[test_start:]}
+
+
+def windows(ids: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Non-overlapping windows of a character stream: inputs are characters t..t+L-1, targets t+1..t+L."""
+    count = (len(ids) - 1) // seq_len
+    return ids[: count * seq_len].reshape(count, seq_len), ids[1 : count * seq_len + 1].reshape(count, seq_len)
+
+
+def load_ids(folder: Path) -> np.ndarray:
+    """One split of a tokenized corpus: its character ids in text order."""
+    return load_arrays(folder, required=("ids",))["ids"]
+
+
+def read_vocab(tokenized: Path) -> list[str]:
+    """A corpus's characters by id (JSON, since a character may be a line break); id 0 is any unseen one."""
+    return read_json(tokenized / "vocab.json")
+
+
+def read_lines(path: Path) -> list[str]:
+    """A vocab.txt or classes.txt written by the tokenize stage: line i is id i."""
+    return path.read_text(encoding="utf-8").splitlines()
 
 
 def atomic_write(path: Path, write: Any) -> None:
@@ -125,22 +292,30 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
-def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    """Framework-neutral `.npz` written atomically."""
+def replace_dir(dest: Path, fill: Callable[[Path], T]) -> T:
+    """Build a folder in a temporary sibling, then swap it in: `dest` is either complete or untouched."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
+        staging = Path(tmp) / dest.name
+        staging.mkdir()
+        result = fill(staging)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(staging, dest)
+    return result
 
-    def write(tmp: Path) -> None:
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
 
-    atomic_write(path, write)
-
-
-def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Load an `.npz` written by `save_arrays`; pickled objects are refused, never unpickled."""
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            return {key: data[key] for key in data.files}
-    except ValueError as exc:  # numpy's refusal of object arrays and pickles
-        raise DataError(f"{path}: refused ({exc}); only plain numeric arrays are loaded") from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: unreadable ({exc}); `dvc repro` rebuilds it") from None
+def load_arrays(folder: Path, required: tuple[str, ...] = ("x", "y")) -> dict[str, np.ndarray]:
+    """One split's `.npy` arrays (x, y, lengths; or ids) by name; pickled objects are refused, never unpickled."""
+    arrays = {}
+    for path in sorted(folder.glob("*.npy")):
+        try:
+            arrays[path.stem] = np.load(path, allow_pickle=False)
+        except ValueError as exc:  # numpy's refusal of object arrays and pickles
+            raise DataError(f"{path}: refused ({exc}); only plain numeric arrays are loaded") from None
+        except (OSError, EOFError) as exc:
+            raise DataError(f"{path}: unreadable ({exc}); `dvc repro` rebuilds it") from None
+    if not set(required) <= arrays.keys():
+        names = ", ".join(f"{name}.npy" for name in required)
+        raise DataError(f"{folder}: no tokenized arrays ({names}); `dvc repro` rebuilds them")
+    return arrays

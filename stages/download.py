@@ -1,7 +1,7 @@
-"""Stage `download`: fetch the IMDB archive, verify its sha256, extract it safely and atomically.
+"""Stage `download@<dataset>`: fetch a dataset's file, verify its sha256, unpack it safely and atomically.
 
-With RNNLAB_DATA_MIRROR set to a folder, the archive is read from there by its canonical
-file name and verified against that folder's SHA256SUMS instead of the network.
+With RNNLAB_DATA_MIRROR set to a folder, a file with an http(s) URL is read from there by its
+canonical file name and verified against that folder's SHA256SUMS instead of the network.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path, PurePosixPath
+import zipfile
+from pathlib import Path
 from urllib.parse import urlparse
 
 from tqdm import tqdm
 
 from stages import run_stage
-from stages.data import RAW_DIR, DataError
-from stages.params import load_params
+from stages.data import DataError, Paths, replace_dir, source_file_name
+from stages.params import Source, is_corpus, load_params
 
 MIRROR_ENV = "RNNLAB_DATA_MIRROR"
 CHUNK = 1 << 20
@@ -36,11 +37,6 @@ def sha256_of(path: Path) -> str:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def archive_name(url: str) -> str:
-    """The canonical file name, the last part of the URL's path."""
-    return PurePosixPath(urlparse(url).path).name
 
 
 def mirror_checksum(mirror: Path, filename: str) -> str:
@@ -78,7 +74,7 @@ def fetch(url: str, dest: Path, attempts: int = 3, timeout: float = 30.0, backof
                     reason = getattr(exc, "reason", None) or exc
                     raise DataError(
                         f"cannot download {url} ({reason}; {attempts} attempts); offline? set {MIRROR_ENV} to a "
-                        f"folder holding {archive_name(url)} and its SHA256SUMS"
+                        f"folder holding {source_file_name(url)} and its SHA256SUMS"
                     ) from None
                 time.sleep(backoff * 2 ** (attempt - 1))
     finally:
@@ -92,7 +88,7 @@ def _fetch_once(url: str, partial: Path, timeout: float) -> None:
         received = 0
         with (
             _open_for_writing(partial) as out,
-            tqdm(total=total, unit="B", unit_scale=True, desc=archive_name(url)) as bar,
+            tqdm(total=total, unit="B", unit_scale=True, desc=source_file_name(url)) as bar,
         ):
             while chunk := response.read(CHUNK):
                 _write(out, chunk, partial)
@@ -128,51 +124,65 @@ def _cannot_write(path: Path, exc: OSError) -> DataError:
     )
 
 
-def extract(archive: Path, dest: Path) -> int:
-    """Extract with tarfile's `data` filter (no absolute paths, `..`, links out, or devices)
-    into a temporary sibling, then swap it in: `dest` is either complete or untouched."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
-        staging = Path(tmp) / "extracted"
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+
+def unpack(file: Path, dest: Path) -> int:
+    """Extract an archive (by its name: tar with tarfile's `data` filter, which refuses absolute paths, `..`,
+    links out and devices; zip) or copy a plain file into `dest`, built aside and swapped in; returns files."""
+
+    def fill(staging: Path) -> None:
         try:
-            with tarfile.open(archive) as tar:
-                tar.extractall(staging, filter="data")
+            if file.name.endswith(TAR_SUFFIXES):
+                with tarfile.open(file) as tar:
+                    tar.extractall(staging, filter="data")
+            elif file.name.endswith(".zip"):
+                with zipfile.ZipFile(file) as archive:
+                    archive.extractall(staging)  # zipfile drops absolute paths and `..` parts itself
+            else:
+                shutil.copyfile(file, staging / file.name)
         except tarfile.FilterError as exc:
-            raise DataError(f"{archive}: refused unsafe archive member: {exc}") from None
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise DataError(f"{archive}: cannot extract: {exc}") from None
-        files = sum(1 for p in staging.rglob("*") if p.is_file())
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(staging, dest)
-    return files
+            raise DataError(f"{file}: refused unsafe archive member: {exc}") from None
+        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise DataError(f"{file}: cannot extract: {exc}") from None
+
+    replace_dir(dest, fill)
+    return sum(1 for path in dest.rglob("*") if path.is_file())
 
 
-def download(url: str, sha256: str, dest: Path, mirror: Path | None) -> tuple[str, int]:
-    """Fetch (or take from the mirror), verify, extract into `dest`: (where from, files extracted)."""
-    name = archive_name(url)
+def download(source: Source, dest: Path, mirror: Path | None) -> tuple[str, int]:
+    """Fetch (or take from the mirror, or a local path), verify, unpack into `dest`: (where from, files)."""
+    name = source_file_name(source.url)
     with tempfile.TemporaryDirectory(prefix="rnnlab-download-") as tmp:
-        if mirror is not None:
-            archive, expected, source = mirror / name, mirror_checksum(mirror, name), f"mirror {mirror}"
-            if not archive.is_file():
-                raise DataError(f"{archive}: missing from the mirror {mirror}")
+        if urlparse(source.url).scheme not in ("http", "https"):
+            file, expected, origin = Path(source.url), source.sha256, source.url
+            if not file.is_file():
+                raise DataError(f"{file}: no such file; source.url is an http(s) URL or a path from the repo root")
+        elif mirror is not None:
+            file, expected, origin = mirror / name, mirror_checksum(mirror, name), f"mirror {mirror}"
+            if not file.is_file():
+                raise DataError(f"{file}: missing from the mirror {mirror}")
         else:
-            archive, expected, source = Path(tmp) / name, sha256, url
-            fetch(url, archive)
-        actual = sha256_of(archive)
-        if actual != expected:
-            raise DataError(f"{archive}: sha256 mismatch (expected {expected}, got {actual})")
-        return source, extract(archive, dest)
+            file, expected, origin = Path(tmp) / name, source.sha256, source.url
+            fetch(source.url, file)
+        if expected is not None and (actual := sha256_of(file)) != expected:
+            raise DataError(f"{file}: sha256 mismatch (expected {expected}, got {actual})")
+        return origin, unpack(file, dest)
 
 
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", required=True, help="a dataset name from params.yaml")
+    args = parser.parse_args(argv)
     params = load_params()
+    corpus = is_corpus(params, args.dataset)
+    source = (params.corpora if corpus else params.datasets)[args.dataset].source
     mirror = os.environ.get(MIRROR_ENV)
     if mirror and not Path(mirror).is_dir():
         raise DataError(f"{MIRROR_ENV}={mirror}: not a folder")
-    source, files = download(params.download.url, params.download.sha256, RAW_DIR, Path(mirror) if mirror else None)
-    print(f"download: wrote {RAW_DIR} ({files:,} files) from {source}")
+    raw = Paths(args.dataset).raw
+    origin, files = download(source, raw, Path(mirror) if mirror else None)
+    print(f"{'lm_' if corpus else ''}download@{args.dataset}: wrote {raw} ({files:,} files) from {origin}")
 
 
 if __name__ == "__main__":

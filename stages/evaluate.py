@@ -1,14 +1,14 @@
-"""Stage `evaluate@<arch>`: score a trained model on the test split with scikit-learn metrics.
+"""Stages `evaluate@<dataset>-<arch>` and `lm_evaluate@<corpus>-<arch>`: score a trained model on the test split.
 
-Writes `metrics/imdb/<arch>.json` (for `dvc metrics`) and per-example predictions
-`reports/imdb/predictions/<arch>.csv` (DVC's confusion-matrix plot reads them).
+Writes `metrics/<dataset>/<arch>.json` (for `dvc metrics`) and per-example predictions
+`reports/<dataset>/predictions/<arch>.csv` (DVC's confusion-matrix plot reads them); for a language
+model also text samples, `reports/<corpus>/samples/<arch>.json`.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import zipfile
 from pathlib import Path
 
 import keras
@@ -17,91 +17,192 @@ from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precisio
 
 from stages import UserError, run_stage
 from stages.data import (
-    CLASS_NAMES,
-    METRICS_DIR,
-    MODELS_DIR,
-    PREDICTIONS_DIR,
-    TOKENIZED_DIR,
+    Paths,
     atomic_write,
     load_arrays,
+    load_ids,
     read_json,
+    read_lines,
+    read_vocab,
+    windows,
     write_json,
 )
-from stages.params import architecture_kwargs, load_params
+from stages.generate import sample
+from stages.params import Params, architecture_kwargs, is_corpus, load_params
+from stages.registry import class_probabilities, load_model
 
 DIGITS = 4
 
 
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray) -> dict:
-    """Accuracy, macro and per-class P/R/F1, ROC-AUC, log loss and the confusion matrix."""
-    predicted = (probabilities >= 0.5).astype(int)
-    precision, recall, f1, _ = precision_recall_fscore_support(labels, predicted, labels=[0, 1], zero_division=0)
-    matrix = confusion_matrix(labels, predicted, labels=[0, 1])
-    both_classes = len(np.unique(labels)) == 2
+def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
+    """Accuracy; macro, weighted and per-class P/R/F1; ROC-AUC; log loss; the confusion matrix by class name.
+
+    `probabilities` has one column per class; `precision`/`recall`/`f1` are macro averages."""
+    ids = np.arange(len(classes))
+    predicted = probabilities.argmax(axis=1)
+    precision, recall, f1, _ = precision_recall_fscore_support(labels, predicted, labels=ids, zero_division=0)
+    weighted = precision_recall_fscore_support(labels, predicted, labels=ids, average="weighted", zero_division=0)
+    matrix = confusion_matrix(labels, predicted, labels=ids)
+    every_class = len(np.unique(labels)) == len(classes)
+    if not every_class:
+        roc_auc = None
+    elif len(classes) == 2:
+        roc_auc = roc_auc_score(labels, probabilities[:, 1])
+    else:
+        roc_auc = roc_auc_score(labels, probabilities, multi_class="ovr", labels=ids)
     return {
-        "accuracy": round(float(accuracy_score(labels, predicted)), DIGITS),
-        "precision": round(float(precision.mean()), DIGITS),
-        "recall": round(float(recall.mean()), DIGITS),
-        "f1": round(float(f1.mean()), DIGITS),
-        "roc_auc": round(float(roc_auc_score(labels, probabilities)), DIGITS) if both_classes else None,
-        "log_loss": round(float(log_loss(labels, probabilities, labels=[0, 1])), DIGITS),
+        "accuracy": _round(accuracy_score(labels, predicted)),
+        "precision": _round(precision.mean()),
+        "recall": _round(recall.mean()),
+        "f1": _round(f1.mean()),
+        "weighted_precision": _round(weighted[0]),
+        "weighted_recall": _round(weighted[1]),
+        "weighted_f1": _round(weighted[2]),
+        "roc_auc": None if roc_auc is None else _round(roc_auc),
+        "log_loss": _round(log_loss(labels, probabilities, labels=ids)),
         "per_class": {
-            name: {
-                "precision": round(float(p), DIGITS),
-                "recall": round(float(r), DIGITS),
-                "f1": round(float(f), DIGITS),
-            }
-            for name, p, r, f in zip(CLASS_NAMES, precision, recall, f1)
+            name: {"precision": _round(p), "recall": _round(r), "f1": _round(f)}
+            for name, p, r, f in zip(classes, precision, recall, f1)
         },
         "confusion": {
-            actual: {predicted_name: int(matrix[i, j]) for j, predicted_name in enumerate(CLASS_NAMES)}
-            for i, actual in enumerate(CLASS_NAMES)
+            actual: {predicted_name: int(matrix[i, j]) for j, predicted_name in enumerate(classes)}
+            for i, actual in enumerate(classes)
         },
     }
 
 
-def write_predictions(path: Path, labels: np.ndarray, probabilities: np.ndarray) -> None:
-    """One row per test review, in test-split order: actual and predicted class, P(pos)."""
+def _round(value: float) -> float:
+    return round(float(value), DIGITS)
+
+
+def write_predictions(path: Path, labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> None:
+    """One row per test document, in test-split order: actual and predicted class, and P(predicted)."""
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["actual", "predicted", "probability"])
-            for label, probability in zip(labels, probabilities):
-                writer.writerow([CLASS_NAMES[label], CLASS_NAMES[int(probability >= 0.5)], f"{probability:.4f}"])
+            for label, row in zip(labels, probabilities):
+                best = int(row.argmax())
+                writer.writerow([classes[label], classes[best], f"{row[best]:.4f}"])
 
     atomic_write(path, write)
 
 
-def load_model(path: Path, arch: str) -> keras.Model:
-    """Keras safe_mode: a model file that carries Python code (a Lambda) is refused, never run."""
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
-        message = " ".join(str(exc).split()).rpartition("Exception encountered: ")[2]  # Keras nests the cause
-        reason = message.split(". ")[0].rstrip(".")
-        raise UserError(
-            f"{path}: refused or unreadable ({reason}); models load in Keras safe_mode, so no code in a model file "
-            f"runs; `dvc repro train@{arch}` rebuilds it"
-        ) from None
+TOP_CHARACTERS = 10  # the confusion matrix of a language model covers the most frequent characters
+PREDICTION_ROWS = 10_000  # test characters in a language model's predictions CSV (the metrics use all)
+
+
+def char_name(char: str) -> str:
+    """A character as a readable label: whitespace spelled out, id 0 (never seen in train) as <unseen>."""
+    return {"": "<unseen>", " ": "<space>", "\n": "<newline>", "\t": "<tab>"}.get(char, char)
+
+
+def most_frequent(targets: np.ndarray) -> list[int]:
+    """The ids of the TOP_CHARACTERS most frequent characters that occur, most frequent first."""
+    counts = np.bincount(targets)
+    return [int(i) for i in np.argsort(-counts, kind="stable")[:TOP_CHARACTERS] if counts[i]]
+
+
+def language_model_metrics(targets: np.ndarray, logits: np.ndarray, vocab: list[str]) -> dict:
+    """Next-character accuracy and top-5 accuracy, cross-entropy in nats and bits per character,
+    perplexity, macro P/R/F1 over the characters that occur, and the confusion of the most frequent ones."""
+    log_probabilities = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities -= np.log(np.exp(log_probabilities).sum(axis=1, keepdims=True))
+    nats = float(-log_probabilities[np.arange(len(targets)), targets].mean())
+    predicted = logits.argmax(axis=1)
+    top5 = np.argsort(logits, axis=1)[:, -5:]
+    present = np.unique(targets)
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        targets, predicted, labels=present, average="macro", zero_division=0
+    )
+    frequent = most_frequent(targets)
+    names = [char_name(vocab[i]) for i in frequent]
+    kept = np.isin(targets, frequent)
+    matrix = confusion_matrix(
+        targets[kept], np.where(np.isin(predicted, frequent), predicted, -1)[kept], labels=[*frequent, -1]
+    )
+    return {
+        "accuracy": _round(np.mean(predicted == targets)),
+        "top5_accuracy": _round(np.mean((top5 == targets[:, None]).any(axis=1))),
+        "cross_entropy": _round(nats),
+        "bits_per_char": _round(nats / np.log(2)),
+        "perplexity": _round(np.exp(nats)),
+        "precision": _round(precision),
+        "recall": _round(recall),
+        "f1": _round(f1),
+        "characters": len(targets),
+        "confusion": {
+            actual: {predicted_name: int(matrix[i, j]) for j, predicted_name in enumerate([*names, "other"])}
+            for i, actual in enumerate(names)
+        },
+    }
+
+
+def write_char_predictions(path: Path, targets: np.ndarray, logits: np.ndarray, vocab: list[str]) -> None:
+    """Actual and predicted next character of the first test characters whose actual one is among the most
+    frequent, as DVC's confusion template wants them; a prediction outside those is `other`."""
+    frequent = set(most_frequent(targets))
+    predicted = logits.argmax(axis=1)
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["actual", "predicted"])
+            for actual, guess in zip(targets[:PREDICTION_ROWS], predicted[:PREDICTION_ROWS]):
+                if actual in frequent:
+                    writer.writerow(
+                        [char_name(vocab[actual]), char_name(vocab[guess]) if guess in frequent else "other"]
+                    )
+
+    atomic_write(path, write)
+
+
+def evaluate_language_model(params: Params, corpus: str, arch: str, model: keras.Model) -> dict:
+    """Score every test character (each window read from its start, as in training) and sample text."""
+    paths, seq_len = Paths(corpus), params.corpora[corpus].seq_len
+    vocab = read_vocab(paths.tokenized)
+    inputs, targets = windows(load_ids(paths.tokenized / "test"), seq_len)
+    logits = model.predict(inputs, batch_size=64, verbose=0).reshape(-1, len(vocab)).astype(np.float64)
+    targets = targets.reshape(-1)
+    write_char_predictions(paths.predictions / f"{arch}.csv", targets, logits, vocab)
+    settings = params.generate
+    samples = {
+        str(temperature): sample(model, vocab, settings.prompt, settings.chars, temperature, settings.seed, seq_len)
+        for temperature in settings.temperatures
+    }
+    write_json(paths.report / "samples" / f"{arch}.json", {"prompt": settings.prompt, "samples": samples})
+    return language_model_metrics(targets, logits, vocab)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", required=True, help="a dataset or corpus name from params.yaml")
     parser.add_argument("--arch", required=True, help="an architecture name from params.yaml")
     args = parser.parse_args(argv)
     params = load_params()
-    architecture_kwargs(params, args.arch)
-    model_path = MODELS_DIR / f"{args.arch}.keras"
+    corpus = is_corpus(params, args.dataset)
+    architecture_kwargs(params, args.arch, "language_models" if corpus else "architectures")
+    prefix = "lm_" if corpus else ""
+    paths, trainer = Paths(args.dataset), f"{prefix}train@{args.dataset}-{args.arch}"
+    model_path = paths.models / f"{args.arch}.keras"
     if not model_path.is_file():
-        raise UserError(f"{model_path}: no trained model; run `dvc repro train@{args.arch}` first")
-    model = load_model(model_path, args.arch)
-    test = load_arrays(TOKENIZED_DIR / "test.npz")
-    probabilities = model.predict(test["x"], batch_size=512, verbose=0).reshape(-1).astype(np.float64)
-    metrics = classification_metrics(test["y"], probabilities) | read_json(MODELS_DIR / f"{args.arch}.json")
-    write_predictions(PREDICTIONS_DIR / f"{args.arch}.csv", test["y"], probabilities)
-    write_json(METRICS_DIR / f"{args.arch}.json", metrics)
-    print(f"evaluate@{args.arch}: wrote {METRICS_DIR / args.arch}.json (test accuracy {metrics['accuracy']:.4f})")
+        raise UserError(f"{model_path}: no trained model; run `dvc repro {trainer}` first")
+    model = load_model(model_path, trainer)
+    if corpus:
+        metrics = evaluate_language_model(params, args.dataset, args.arch, model)
+    else:
+        test = load_arrays(paths.tokenized / "test")
+        classes = read_lines(paths.tokenized / "classes.txt")
+        probabilities = class_probabilities(model, test["x"])
+        metrics = classification_metrics(test["y"], probabilities, classes)
+        write_predictions(paths.predictions / f"{args.arch}.csv", test["y"], probabilities, classes)
+    metrics |= read_json(paths.models / f"{args.arch}.json")
+    write_json(paths.metrics / f"{args.arch}.json", metrics)
+    print(
+        f"{prefix}evaluate@{args.dataset}-{args.arch}: wrote {paths.metrics / args.arch}.json "
+        f"(test accuracy {metrics['accuracy']:.4f})"
+    )
 
 
 if __name__ == "__main__":

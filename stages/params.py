@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stages import UserError
-from stages.registry import ARCHITECTURES, architecture_params_model
+from stages.registry import ARCHITECTURES, architecture_params_model, predicts_every_step
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -45,9 +45,28 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class Download(Section):
-    url: Annotated[str, Field(pattern=r"^https?://\S+/[^/\s]+$")]
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+NAME = r"^[a-z][a-z0-9_]*$"  # used in paths and in stage names such as train@imdb-lstm, so no `-` or `@`
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+class Source(Section):
+    """Where a dataset comes from and how to read it."""
+
+    url: Annotated[str, Field(min_length=1)]  # http(s) URL, or a local path relative to the repository root
+    sha256: Annotated[str, Field(pattern=SHA256)] | None = None
+    format: Literal["folders", "csv", "tsv", "jsonl", "text"]  # text: one plain UTF-8 file (corpora)
+    path: str = ""  # inside a downloaded archive: the folder (folders) or file (tables) to read
+    classes: list[str] | None = None  # label order; folders: the class folders to read. Default: all, sorted
+    text_column: str = "text"
+    label_column: str = "label"
+    split_column: str | None = None  # tables: rows whose value is `test` form the given test split
+
+
+class Split(Section):
+    val_fraction: Fraction
+    test_fraction: Fraction = 0.2  # used only when the source gives no test split
+    train_docs: Annotated[int, Field(ge=0)] = 0
+    test_docs: Annotated[int, Field(ge=0)] = 0
 
 
 class Tokenize(Section):
@@ -56,9 +75,30 @@ class Tokenize(Section):
     padding: Side
     truncating: Side
     lowercase: bool
+
+
+class Dataset(Section):
+    source: Source
+    split: Split
+    tokenize: Tokenize
+    class_weight: Literal["none", "balanced"] = "none"
+
+
+class Corpus(Section):
+    """A plain text for a character-level language model, split into contiguous blocks: train, then
+    validation, then test at the end, so no window of text straddles two splits."""
+
+    source: Source
     val_fraction: Fraction
-    train_docs: Annotated[int, Field(ge=0)]
-    test_docs: Annotated[int, Field(ge=0)]
+    test_fraction: Fraction
+    seq_len: PositiveInt  # characters per training window; the model predicts every next character
+
+
+class Generate(Section):
+    prompt: Annotated[str, Field(min_length=1)]
+    chars: PositiveInt
+    temperatures: Annotated[list[Annotated[float, Field(ge=0, allow_inf_nan=False)]], Field(min_length=1)]
+    seed: Annotated[int, Field(ge=0)]
 
 
 class Train(Section):
@@ -69,6 +109,8 @@ class Train(Section):
     embedding_dim: PositiveInt
     monitor: Literal["val_loss", "val_accuracy"]
     patience: Annotated[int, Field(ge=0)]
+    distribution: Literal["single", "mirrored", "multi_worker"] = "single"
+    cpu_devices: Annotated[int, Field(ge=0)] = 0  # mirrored without GPUs: split the CPU into this many devices
 
 
 class Baseline(Section):
@@ -79,17 +121,20 @@ class Baseline(Section):
 
 class Params(Section):
     seed: Annotated[int, Field(ge=0)]
-    download: Download
-    tokenize: Tokenize
+    datasets: dict[Annotated[str, Field(pattern=NAME)], Dataset]
     train: Train
     architectures: dict[str, dict[str, Any]]
     baseline: Baseline
+    corpora: dict[Annotated[str, Field(pattern=NAME)], Corpus]
+    lm_train: Train
+    language_models: dict[str, dict[str, Any]]
+    generate: Generate
 
-    @field_validator("architectures")
+    @field_validator("datasets", "architectures", "corpora", "language_models")
     @classmethod
-    def _at_least_one(cls, value: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    def _at_least_one(cls, value: dict, info: Any) -> dict:
         if not value:
-            raise ValueError("at least one architecture is required")
+            raise ValueError(f"at least one entry is required under {info.field_name}")
         return value
 
 
@@ -97,6 +142,8 @@ def _format(error: dict[str, Any], prefix: tuple[Any, ...] = ()) -> str:
     """One pydantic error as `key.path: what is allowed (got value)`."""
     key = ".".join(str(part) for part in (*prefix, *error["loc"]))
     message = error["msg"]
+    if error["type"] == "string_pattern_mismatch" and error["loc"][-1] == "[key]":  # a dataset's name
+        return f"{key.removesuffix('.[key]')}: not a valid name; use lowercase letters, digits and _, letter first"
     if error["type"] == "extra_forbidden":
         message = "unknown key"
     elif error["type"] == "missing":
@@ -121,14 +168,25 @@ def validate(raw: Any) -> Params:
         params = Params.model_validate(raw)
     except ValidationError as exc:
         raise _first_error(exc) from None
-    for name, values in params.architectures.items():
-        if name not in ARCHITECTURES:
-            allowed = ", ".join(sorted(ARCHITECTURES))
-            raise ParamsError(f"architectures.{name}: unknown architecture; allowed: {allowed}")
-        try:
-            architecture_params_model(name).model_validate(values)
-        except ValidationError as exc:
-            raise _first_error(exc, ("architectures", name)) from None
+    for section in ("architectures", "language_models"):
+        allowed = (
+            sorted(ARCHITECTURES) if section == "architectures" else sorted(filter(predicts_every_step, ARCHITECTURES))
+        )
+        for name, values in getattr(params, section).items():
+            if name not in allowed:
+                raise ParamsError(f"{section}.{name}: unknown architecture; allowed: {', '.join(allowed)}")
+            try:
+                architecture_params_model(name).model_validate(values)
+            except ValidationError as exc:
+                raise _first_error(exc, (section, name)) from None
+    for name, corpus in params.corpora.items():
+        if name in params.datasets:
+            raise ParamsError(f"corpora.{name}: also a name in datasets; a name must say which data it is")
+        if corpus.source.format != "text":
+            raise ParamsError(f"corpora.{name}.source.format: allowed: 'text' (got {corpus.source.format!r})")
+    for name, settings in params.datasets.items():
+        if settings.source.format == "text":
+            raise ParamsError(f"datasets.{name}.source.format: 'text' is for corpora (language models), not datasets")
     return params
 
 
@@ -146,9 +204,27 @@ def load_params(path: Path = PARAMS_FILE) -> Params:
     return validate(raw)
 
 
-def architecture_kwargs(params: Params, name: str) -> dict[str, Any]:
-    """An architecture's validated hyperparameters, defaults filled in."""
-    if name not in params.architectures:
-        allowed = ", ".join(sorted(params.architectures))
-        raise ParamsError(f"--arch {name}: not in params.yaml architectures; allowed: {allowed}")
-    return architecture_params_model(name).model_validate(params.architectures[name]).model_dump()
+def dataset_params(params: Params, name: str) -> Dataset:
+    """A dataset's settings, or a one-line error listing the datasets params.yaml has."""
+    if name not in params.datasets:
+        allowed = ", ".join(sorted(params.datasets))
+        raise ParamsError(f"--dataset {name}: not in params.yaml datasets; allowed: {allowed}")
+    return params.datasets[name]
+
+
+def is_corpus(params: Params, name: str) -> bool:
+    """Whether `name` is a language-model corpus (else a classification dataset); unknown names are errors."""
+    if name in params.corpora:
+        return True
+    if name in params.datasets:
+        return False
+    allowed = ", ".join(sorted([*params.datasets, *params.corpora]))
+    raise ParamsError(f"--dataset {name}: not in params.yaml datasets or corpora; allowed: {allowed}")
+
+
+def architecture_kwargs(params: Params, name: str, section: str = "architectures") -> dict[str, Any]:
+    """An architecture's validated hyperparameters from `architectures` or `language_models`, defaults filled in."""
+    entries = getattr(params, section)
+    if name not in entries:
+        raise ParamsError(f"--arch {name}: not in params.yaml {section}; allowed: {', '.join(sorted(entries))}")
+    return architecture_params_model(name).model_validate(entries[name]).model_dump()

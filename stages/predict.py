@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from stages import UserError, run_stage
-from stages.data import CLASS_NAMES, DATASET, MODELS_DIR, TOKENIZED_DIR
-from stages.evaluate import load_model
-from stages.params import architecture_kwargs, load_params
+from stages.data import Paths, read_lines
+from stages.params import architecture_kwargs, dataset_params, load_params
+from stages.registry import class_probabilities, load_model
 from stages.tokenize import encode, fill_empty, pad, words
 
 BATCH = 1024
@@ -31,18 +31,18 @@ class Predictor:
     """A trained model plus the tokenize stage's vocabulary and settings, loaded once."""
 
     def __init__(self, dataset: str, arch: str):
-        if dataset != DATASET:
-            raise UserError(f"--dataset {dataset}: unknown dataset; allowed: {DATASET}")
         params = load_params()
+        settings = dataset_params(params, dataset)
         architecture_kwargs(params, arch)
-        self.settings = params.tokenize
-        self.model_path = MODELS_DIR / f"{arch}.keras"
-        vocab_path = TOKENIZED_DIR / "vocab.txt"
-        for path in (self.model_path, vocab_path):
+        paths, stage = Paths(dataset), f"train@{dataset}-{arch}"
+        self.model_path = paths.models / f"{arch}.keras"
+        for path in (self.model_path, paths.tokenized / "vocab.txt"):
             if not path.is_file():
-                raise UserError(f"{path}: missing; train first with `dvc repro evaluate@{arch}`")
-        self.vocab = vocab_path.read_text().splitlines()
-        self.model = load_model(self.model_path, arch)
+                raise UserError(f"{path}: missing; train first with `dvc repro {stage}`")
+        self.settings = settings.tokenize
+        self.vocab = read_lines(paths.tokenized / "vocab.txt")
+        self.classes = read_lines(paths.tokenized / "classes.txt")
+        self.model = load_model(self.model_path, stage)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """P(class) for each text, shape (len(texts), classes), in batched model calls."""
@@ -50,16 +50,15 @@ class Predictor:
             raise UserError(NO_TEXTS)
         sequences = encode((words(t, self.settings.lowercase) for t in texts), self.vocab)
         ids = pad(fill_empty(sequences), self.settings)  # the same steps as the tokenize stage
-        positive = self.model.predict(ids, batch_size=BATCH, verbose=0).reshape(-1).astype(np.float64)
-        return np.stack([1 - positive, positive], axis=1)
+        return class_probabilities(self.model, ids, BATCH)
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One result per text: the label, each class's probability, and the model used."""
         return [
             {
                 "text": text,
-                "label": CLASS_NAMES[int(np.argmax(row))],
-                "probabilities": {name: round(float(p), 4) for name, p in zip(CLASS_NAMES, row)},
+                "label": self.classes[int(np.argmax(row))],
+                "probabilities": {name: round(float(p), 4) for name, p in zip(self.classes, row)},
                 "model": str(self.model_path),
             }
             for text, row in zip(texts, self.probabilities(texts))
@@ -84,7 +83,7 @@ def read_texts(args: argparse.Namespace) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", default=DATASET, help=f"dataset the model was trained on (default {DATASET})")
+    parser.add_argument("--dataset", help="dataset the model was trained on (default: the first in params.yaml)")
     parser.add_argument("--arch", required=True, help="an architecture name from params.yaml")
     parser.add_argument("--file", help="a text file, one text per line")
     parser.add_argument("texts", nargs="*", help="texts to classify")
@@ -92,7 +91,8 @@ def main(argv: list[str] | None = None) -> None:
     texts = read_texts(args)
     if not texts:
         raise UserError(NO_TEXTS)
-    for result in Predictor(args.dataset, args.arch).predict(texts):
+    dataset = args.dataset or next(iter(load_params().datasets))
+    for result in Predictor(dataset, args.arch).predict(texts):
         print(json.dumps(result, ensure_ascii=False))
 
 

@@ -9,13 +9,18 @@ plus one entry there.
 from __future__ import annotations
 
 import inspect
+import zipfile
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Literal
 
 import keras
+import numpy as np
 from keras import layers, ops
 from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from stages import UserError
 
 Units = Annotated[int, Field(gt=0)]
 Rate = Annotated[float, Field(ge=0, lt=1)]
@@ -79,19 +84,57 @@ class MaskedMaxPooling1D(layers.MaxPooling1D):
         return config
 
 
+@keras.saving.register_keras_serializable(package="rnnlab")
+class AttentionPooling(layers.Layer):
+    """Additive (Bahdanau) attention pooling: score every step with v . tanh(W h + b), softmax the scores
+    over the real (unmasked) steps, and return the steps' weighted sum: one vector, wherever the cues are."""
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+        self.hidden = layers.Dense(units, activation="tanh")
+        self.score = layers.Dense(1, use_bias=False)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        self.hidden.build(input_shape)
+        self.score.build((*input_shape[:-1], self.units))
+
+    def call(self, inputs, mask=None):
+        scores = ops.squeeze(self.score(self.hidden(inputs)), -1)
+        if mask is not None:
+            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
+        weights = ops.softmax(scores, axis=-1)
+        return ops.sum(inputs * ops.expand_dims(weights, -1), axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
 @architecture
-def simple_rnn(units: Units = 64, dropout: Rate = 0.0) -> list[layers.Layer]:
+def simple_rnn(units: Units = 64, dropout: Rate = 0.0, *, sequences: bool = False) -> list[layers.Layer]:
     """Elman RNN: the baseline recurrent cell, prone to forgetting early tokens."""
-    return [recurrent("simple", units, dropout)]
+    return [recurrent("simple", units, dropout, sequences)]
 
 
 @architecture
 def stacked_rnn(
-    units: Units = 64, depth: Annotated[int, Field(ge=2)] = 2, cell: Cell = "simple", dropout: Rate = 0.0
+    units: Units = 64,
+    depth: Annotated[int, Field(ge=2)] = 2,
+    cell: Cell = "simple",
+    dropout: Rate = 0.0,
+    *,
+    sequences: bool = False,
 ) -> list[layers.Layer]:
     """Several recurrent layers, each reading the full output sequence of the one below."""
     below = [recurrent(cell, units, dropout, return_sequences=True) for _ in range(depth - 1)]
-    return [*below, recurrent(cell, units, dropout)]
+    return [*below, recurrent(cell, units, dropout, sequences)]
 
 
 @architecture
@@ -118,33 +161,85 @@ def cnn_rnn(
 
 
 @architecture
-def lstm(units: Units = 64, dropout: Rate = 0.0) -> list[layers.Layer]:
+def lstm(units: Units = 64, dropout: Rate = 0.0, *, sequences: bool = False) -> list[layers.Layer]:
     """Long short-term memory: gates keep gradients alive across long reviews."""
-    return [recurrent("lstm", units, dropout)]
+    return [recurrent("lstm", units, dropout, sequences)]
 
 
 @architecture
-def gru(units: Units = 64, dropout: Rate = 0.0) -> list[layers.Layer]:
+def gru(units: Units = 64, dropout: Rate = 0.0, *, sequences: bool = False) -> list[layers.Layer]:
     """Gated recurrent unit: LSTM's gating with fewer parameters."""
-    return [recurrent("gru", units, dropout)]
+    return [recurrent("gru", units, dropout, sequences)]
+
+
+@architecture
+def attention_rnn(
+    units: Units = 64, attention_units: Units = 64, cell: Cell = "gru", dropout: Rate = 0.0
+) -> list[layers.Layer]:
+    """Bidirectional recurrent encoder, every step kept, pooled by additive attention: the hybrid the
+    notebooks name but do not build. The head sees a weighted mix of all steps, not only the last state."""
+    return [
+        layers.Bidirectional(recurrent(cell, units, dropout, return_sequences=True)),
+        AttentionPooling(attention_units),
+    ]
+
+
+def predicts_every_step(name: str) -> bool:
+    """Builders with a keyword-only `sequences` flag can output every step, causally: language models.
+    (A bidirectional layer reads the future; pooling drops steps.)"""
+    return "sequences" in inspect.signature(ARCHITECTURES[name]).parameters
 
 
 @cache
 def architecture_params_model(name: str) -> type[BaseModel]:
-    """A strict pydantic model of a builder's keyword arguments, used to validate params.yaml."""
+    """A strict pydantic model of a builder's hyperparameters, used to validate params.yaml;
+    keyword-only arguments are set by the task, not by params.yaml."""
     fields = {
         param.name: (param.annotation, param.default)
         for param in inspect.signature(ARCHITECTURES[name], eval_str=True).parameters.values()
+        if param.kind is not param.KEYWORD_ONLY
     }
     config = ConfigDict(extra="forbid", strict=True)
     return create_model(f"{name}_params", __config__=config, **fields)
 
 
-def build_model(name: str, hyperparams: dict, vocab_size: int, embedding_dim: int) -> keras.Model:
-    """Token ids -> embedding (id 0 is padding, masked) -> architecture -> P(positive)."""
+def build_model(name: str, hyperparams: dict, vocab_size: int, embedding_dim: int, classes: int = 2) -> keras.Model:
+    """Token ids -> embedding (id 0 is padding, masked) -> architecture -> class probabilities:
+    one sigmoid unit, P(class 1), for two classes; a softmax over them for more."""
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
     for layer in ARCHITECTURES[name](**hyperparams):
         x = layer(x)
-    outputs = layers.Dense(1, activation="sigmoid", name="probability")(x)
+    units, activation = (1, "sigmoid") if classes == 2 else (classes, "softmax")
+    outputs = layers.Dense(units, activation=activation, name="probability")(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def build_language_model(name: str, hyperparams: dict, vocab_size: int, embedding_dim: int) -> keras.Model:
+    """Character ids -> embedding -> architecture, every step -> logits over the next character.
+    No padding, so no mask: the recurrent layers keep their fast kernels on every backend."""
+    inputs = keras.Input(shape=(None,), dtype="int32", name="char_ids")
+    x = layers.Embedding(vocab_size, embedding_dim, name="embedding")(inputs)
+    for layer in ARCHITECTURES[name](**hyperparams, sequences=True):
+        x = layer(x)
+    outputs = layers.Dense(vocab_size, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def class_probabilities(model: keras.Model, x, batch_size: int = 512) -> np.ndarray:
+    """P(class) for every row, shape (rows, classes), whichever head the model has."""
+    output = model.predict(x, batch_size=batch_size, verbose=0).astype(np.float64)
+    return np.concatenate([1 - output, output], axis=1) if output.shape[1] == 1 else output
+
+
+def load_model(path: Path, stage: str) -> keras.Model:
+    """Keras safe_mode: a model file that carries Python code (a Lambda) is refused, never run."""
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except (ValueError, TypeError, OSError, zipfile.BadZipFile) as exc:
+        message = " ".join(str(exc).split()).rpartition("Exception encountered: ")[2]  # Keras nests the cause
+        reason = message.split(". ")[0].rstrip(".")
+        raise UserError(
+            f"{path}: refused or unreadable ({reason}); models load in Keras safe_mode, so no code in a model file "
+            f"runs; `dvc repro {stage}` rebuilds it"
+        ) from None

@@ -1,40 +1,45 @@
-"""Stage `tokenize`: words -> integer ids, padded/truncated to `max_len`, vocabulary from train only.
+"""Stage `tokenize@<dataset>`: words -> integer ids, padded/truncated to `max_len`, vocabulary from train only.
 
-Writes `train/val/test.npz` (x, y, lengths), `vocab.txt` (line i is id i) and `stats.json`.
+Writes `tokenized/{train,val,test}/{x,y,lengths}.npy`, `vocab.txt` (line i is id i), `classes.txt`
+(line i is class id i) and `stats.json`, streaming: memory does not grow with the number of documents.
+For a corpus (stage `lm_tokenize@<corpus>`): characters -> ids, `tokenized/<split>/ids.npy` and `vocab.json`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
+from pathlib import Path
 
 import keras
 import numpy as np
 
 from stages import run_stage
 from stages.data import (
-    CLASS_NAMES,
-    DATA_DIR,
-    RAW_DIR,
-    TOKENIZED_DIR,
-    atomic_write,
-    load_splits,
-    save_arrays,
+    SPLITS,
+    DataError,
+    Paths,
+    assign_splits,
+    corpus_splits,
+    read_corpus,
+    read_records,
+    replace_dir,
     write_json,
 )
-from stages.params import Tokenize, load_params
+from stages.params import Corpus, Dataset, Tokenize, is_corpus, load_params
 
 PAD, OOV = "<pad>", "<oov>"  # ids 0 and 1
 OOV_ID = 1
-REPLACEMENT = "\ufffd"  # what read_aclimdb decodes bytes that are not UTF-8 to
+REPLACEMENT = "\ufffd"  # what the readers decode bytes that are not UTF-8 to
 WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
 LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 
 
 def words(text: str, lowercase: bool = True) -> list[str]:
-    """Split a review into words; IMDB's `<br />` tags are line breaks, not words."""
+    """Split a text into words; HTML `<br />` tags (IMDB has them) are line breaks, not words."""
     text = LINE_BREAK.sub(" ", text)
     return WORD.findall(text.lower() if lowercase else text)
 
@@ -48,8 +53,11 @@ def build_vocab(documents: Iterable[list[str]], size: int) -> list[str]:
 def encode(documents: Iterable[list[str]], vocab: list[str]) -> list[np.ndarray]:
     """Map words to ids; unknown words become the OOV id."""
     index = {word: i for i, word in enumerate(vocab)}
-    oov = index[OOV]
-    return [np.array([index.get(word, oov) for word in document], dtype=np.int32) for document in documents]
+    return [encode_one(document, index) for document in documents]
+
+
+def encode_one(document: list[str], index: dict[str, int]) -> np.ndarray:
+    return np.array([index.get(word, OOV_ID) for word in document], dtype=np.int32)
 
 
 def fill_empty(sequences: list[np.ndarray]) -> list[np.ndarray]:
@@ -64,16 +72,52 @@ def pad(sequences: list[np.ndarray], settings: Tokenize) -> np.ndarray:
     )
 
 
-def split_stats(sequences: list[np.ndarray], labels: np.ndarray, max_len: int) -> dict:
-    """What a reader needs to judge max_len and vocab_size for one split."""
-    lengths = np.array([len(s) for s in sequences])
+class SplitWriter:
+    """Pads one split's documents chunk by chunk straight into `.npy` files on disk, so memory stays
+    flat however many documents there are; keeps the running counts `stats` reports."""
+
+    CHUNK = 4096
+
+    def __init__(self, folder: Path, labels: np.ndarray, settings: Tokenize):
+        folder.mkdir()
+        self.settings, self.labels, self.row, self.pending = settings, labels, 0, []
+        self.x = np.lib.format.open_memmap(folder / "x.npy", "w+", np.int32, (len(labels), settings.max_len))
+        np.save(folder / "y.npy", labels)
+        self.lengths = np.zeros(len(labels), dtype=np.int32)  # before filling empties and truncation
+        self.folder, self.oov, self.invalid_utf8 = folder, 0, 0
+
+    def add(self, text: str, sequence: np.ndarray) -> None:
+        self.lengths[self.row + len(self.pending)] = len(sequence)
+        self.oov += int(np.count_nonzero(sequence == OOV_ID))
+        self.invalid_utf8 += REPLACEMENT in text
+        self.pending.append(sequence)
+        if len(self.pending) == self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.x[self.row : self.row + len(self.pending)] = pad(fill_empty(self.pending), self.settings)
+            self.row, self.pending = self.row + len(self.pending), []
+
+    def close(self, classes: list[str]) -> dict:
+        self.flush()
+        self.x.flush()
+        np.save(self.folder / "lengths.npy", np.clip(self.lengths, 1, self.settings.max_len))
+        return split_stats(self.lengths, self.oov, self.labels, classes, self.settings.max_len) | {
+            "invalid_utf8": self.invalid_utf8
+        }
+
+
+def split_stats(lengths: np.ndarray, oov: int, labels: np.ndarray, classes: list[str], max_len: int) -> dict:
+    """What a reader needs to judge max_len, vocab_size and class balance for one split."""
     tokens = max(int(lengths.sum()), 1)
-    oov = sum(int(np.count_nonzero(s == 1)) for s in sequences)
     percentiles = np.percentile(lengths, [50, 90, 95, 99]) if len(lengths) else np.zeros(4)
+    counts = np.bincount(labels, minlength=len(classes))
     return {
-        "documents": len(sequences),
+        "documents": len(lengths),
         "empty": int(np.sum(lengths == 0)),
-        "classes": {name: int(np.sum(labels == i)) for i, name in enumerate(CLASS_NAMES)},
+        "classes": {name: int(count) for name, count in zip(classes, counts)},
+        "imbalance": round(float(counts.max() / max(counts.min(), 1)), 2),  # largest class / smallest
         "length": {
             **{f"p{p}": int(v) for p, v in zip((50, 90, 95, 99), percentiles)},
             "max": int(lengths.max(initial=0)),
@@ -83,25 +127,81 @@ def split_stats(sequences: list[np.ndarray], labels: np.ndarray, max_len: int) -
     }
 
 
+def tokenize(dataset: Dataset, paths: Paths, seed: int, out: Path) -> dict:
+    """Three streaming passes over the documents (labels and splits, train vocabulary, encoding):
+    only one chunk of texts is ever in memory. Writes into `out`; returns the stats."""
+    settings = dataset.tokenize
+    assignment = assign_splits(read_records(dataset.source, paths.raw), dataset, seed)
+    split_of = np.full(len(assignment.labels), -1, dtype=np.int8)  # -1: left out by a subset
+    for number, split in enumerate(SPLITS):
+        split_of[assignment.indices[split]] = number
+    train = (
+        words(text, settings.lowercase)
+        for position, (_, text, _) in enumerate(read_records(dataset.source, paths.raw))
+        if split_of[position] == 0
+    )
+    vocab = build_vocab(train, settings.vocab_size)
+    writers = [SplitWriter(out / split, assignment.labels[assignment.indices[split]], settings) for split in SPLITS]
+    index = {word: i for i, word in enumerate(vocab)}
+    for position, (_, text, _) in enumerate(read_records(dataset.source, paths.raw)):
+        if split_of[position] >= 0:
+            writers[split_of[position]].add(text, encode_one(words(text, settings.lowercase), index))
+    stats = {"vocab_size": len(vocab), "max_len": settings.max_len, "classes": assignment.classes}
+    stats |= {split: writer.close(assignment.classes) for split, writer in zip(SPLITS, writers)}
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    (out / "classes.txt").write_text("\n".join(assignment.classes) + "\n")
+    return stats
+
+
+def char_vocab(train: str) -> list[str]:
+    """Id 0 stands for any character never seen in train (written as ""), then train's characters, sorted."""
+    return ["", *sorted(set(train))]
+
+
+def tokenize_corpus(corpus: Corpus, paths: Paths, out: Path) -> dict:
+    """Characters -> ids for the contiguous train/val/test blocks, vocabulary from train only."""
+    splits = corpus_splits(read_corpus(corpus, paths.raw), corpus)
+    for split, text in splits.items():
+        if len(text) <= corpus.seq_len:
+            raise DataError(
+                f"{split} split: {len(text):,} characters, not more than seq_len={corpus.seq_len}; "
+                "use a longer text, larger val_fraction/test_fraction or a smaller seq_len"
+            )
+    vocab = char_vocab(splits["train"])
+    index = {char: i for i, char in enumerate(vocab)}
+    stats: dict = {"vocab_size": len(vocab), "seq_len": corpus.seq_len}
+    for split, text in splits.items():
+        ids = np.fromiter((index.get(char, 0) for char in text), dtype=np.int32, count=len(text))
+        (out / split).mkdir()
+        np.save(out / split / "ids.npy", ids)
+        stats[split] = {
+            "characters": len(text),
+            "windows": (len(text) - 1) // corpus.seq_len,
+            "unseen_characters": int(np.count_nonzero(ids == 0)),
+        }
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False) + "\n")
+    return stats
+
+
 def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(description=__doc__).parse_args(argv)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", required=True, help="a dataset name from params.yaml")
+    args = parser.parse_args(argv)
     params = load_params()
-    settings = params.tokenize
-    splits = load_splits(RAW_DIR, settings.train_docs, settings.test_docs, settings.val_fraction, params.seed)
-    documents = {name: [words(t, settings.lowercase) for t in texts] for name, (texts, _) in splits.items()}
-    vocab = build_vocab(documents["train"], settings.vocab_size)
-    stats = {"vocab_size": len(vocab), "max_len": settings.max_len}
-    for name, (texts, labels) in splits.items():
-        sequences = encode(documents[name], vocab)
-        stats[name] = split_stats(sequences, labels, settings.max_len)
-        stats[name]["invalid_utf8"] = sum(REPLACEMENT in text for text in texts)
-        sequences = fill_empty(sequences)
-        lengths = np.minimum([len(s) for s in sequences], settings.max_len).astype(np.int32)
-        save_arrays(TOKENIZED_DIR / f"{name}.npz", x=pad(sequences, settings), y=labels, lengths=lengths)
-    atomic_write(TOKENIZED_DIR / "vocab.txt", lambda tmp: tmp.write_text("\n".join(vocab) + "\n"))
-    write_json(DATA_DIR / "stats.json", stats)
-    counts = ", ".join(f"{name} {stats[name]['documents']:,}" for name in splits)
-    print(f"tokenize: wrote {TOKENIZED_DIR} ({counts} documents, {len(vocab):,} words) and {DATA_DIR / 'stats.json'}")
+    paths = Paths(args.dataset)
+    if is_corpus(params, args.dataset):
+        stats = replace_dir(paths.tokenized, lambda out: tokenize_corpus(params.corpora[args.dataset], paths, out))
+        write_json(paths.stats, stats)
+        counts = ", ".join(f"{split} {stats[split]['characters']:,}" for split in SPLITS)
+        print(f"lm_tokenize@{args.dataset}: wrote {paths.tokenized} ({counts} characters, {stats['vocab_size']} ids)")
+        return
+    stats = replace_dir(paths.tokenized, lambda out: tokenize(params.datasets[args.dataset], paths, params.seed, out))
+    write_json(paths.stats, stats)
+    counts = ", ".join(f"{split} {stats[split]['documents']:,}" for split in SPLITS)
+    print(
+        f"tokenize@{args.dataset}: wrote {paths.tokenized} ({counts} documents, {stats['vocab_size']:,} words, "
+        f"{len(stats['classes'])} classes) and {paths.stats}"
+    )
 
 
 if __name__ == "__main__":

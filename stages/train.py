@@ -1,4 +1,5 @@
-"""Stage `train@<arch>`: fit one architecture, early-stopped on the validation split.
+"""Stages `train@<dataset>-<arch>` and `lm_train@<corpus>-<arch>`: fit one architecture, early-stopped on
+the validation split: a text classifier on a dataset, or a character-level language model on a corpus.
 
 Imports only `keras`, so KERAS_BACKEND=jax or torch runs it too. Writes the best
 weights' model as `.keras`, a training summary JSON, and per-epoch DVCLive curves.
@@ -11,15 +12,19 @@ import math
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import numpy as np
 from dvclive import Live
+from sklearn.utils.class_weight import compute_class_weight
 
 from stages import UserError, run_stage
-from stages.data import LIVE_DIR, MODELS_DIR, TOKENIZED_DIR, atomic_write, load_arrays, write_json
-from stages.params import Params, architecture_kwargs, load_params
-from stages.registry import build_model
+from stages.data import Paths, atomic_write, load_arrays, load_ids, read_lines, read_vocab, windows, write_json
+from stages.distribution import distribution_scope, is_chief, replicas
+from stages.params import Params, Train, architecture_kwargs, is_corpus, load_params
+from stages.registry import build_language_model, build_model
 
 
 class TrainingDiverged(UserError):
@@ -49,37 +54,53 @@ class LiveLogger(keras.callbacks.Callback):
         self.live.next_step()
 
 
-def train(params: Params, arch: str, live_dir: Path) -> tuple[keras.Model, dict]:
-    """Build and fit `arch`; returns the model with its best weights restored and a summary."""
-    keras.utils.set_random_seed(params.seed)
-    settings = params.train
-    train_split = load_arrays(TOKENIZED_DIR / "train.npz")
-    val_split = load_arrays(TOKENIZED_DIR / "val.npz")
-    model = build_model(arch, architecture_kwargs(params, arch), params.tokenize.vocab_size, settings.embedding_dim)
-    model.compile(
-        optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm),
-        loss="binary_crossentropy",
-        metrics=["accuracy"],
-    )
-    stopper = keras.callbacks.EarlyStopping(settings.monitor, patience=settings.patience, restore_best_weights=True)
-    with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
-        started = time.perf_counter()
-        history = model.fit(
-            train_split["x"],
-            train_split["y"],
-            validation_data=(val_split["x"], val_split["y"]),
-            epochs=settings.epochs,
-            batch_size=settings.batch_size,
-            callbacks=[stopper, keras.callbacks.TerminateOnNaN(), LiveLogger(live)],
-            verbose=1 if sys.stdout.isatty() else 2,
+def class_weights(labels: np.ndarray, classes: int, option: str) -> dict[int, float] | None:
+    """`balanced` weighs each class by n / (classes * count): rare classes count as much as common ones."""
+    if option == "none":
+        return None
+    weights = compute_class_weight("balanced", classes=np.arange(classes), y=labels)
+    return {i: float(weight) for i, weight in enumerate(weights)}
+
+
+def fit(
+    build: Callable[[], keras.Model],
+    loss: str | keras.losses.Loss,
+    settings: Train,
+    data: dict[str, tuple[np.ndarray, np.ndarray]],
+    live_dir: Path,
+    stage: str,
+    class_weight: dict[int, float] | None = None,
+) -> tuple[keras.Model, dict]:
+    """Build (inside the distribution scope), compile and fit; returns the model with its best weights
+    restored and a summary. Shared by the classifiers and the language models."""
+    with distribution_scope(settings.distribution, settings.cpu_devices, settings.batch_size):
+        model = build()
+        devices = replicas()
+        model.compile(
+            optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm),
+            loss=loss,
+            metrics=["accuracy"],
         )
-        seconds = time.perf_counter() - started
+        stopper = keras.callbacks.EarlyStopping(settings.monitor, patience=settings.patience, restore_best_weights=True)
+        with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
+            started = time.perf_counter()
+            history = model.fit(
+                *data["train"],
+                validation_data=data["val"],
+                epochs=settings.epochs,
+                batch_size=settings.batch_size,
+                class_weight=class_weight,
+                callbacks=[stopper, keras.callbacks.TerminateOnNaN(), LiveLogger(live)],
+                verbose=1 if sys.stdout.isatty() else 2,
+            )
+            seconds = time.perf_counter() - started
     losses = history.history.get("loss", [])
     if not losses or not all(math.isfinite(v) for v in losses):
         shutil.rmtree(live_dir, ignore_errors=True)  # the diverged run's curves must not pass for results
+        section = stage.partition("@")[0]
         raise TrainingDiverged(
-            f"train@{arch}: loss became {losses[-1] if losses else 'undefined'} at epoch {len(losses)}; "
-            "lower train.learning_rate or train.clipnorm"
+            f"{stage}: loss became {losses[-1] if losses else 'undefined'} at epoch {len(losses)}; "
+            f"lower {section}.learning_rate or {section}.clipnorm"
         )
     best = stopper.best_epoch
     summary = {
@@ -89,31 +110,86 @@ def train(params: Params, arch: str, live_dir: Path) -> tuple[keras.Model, dict]
         "val_loss": round(history.history["val_loss"][best], 4),
         "train_seconds": round(seconds, 1),
         "params": model.count_params(),
+        "replicas": devices,
     }
     return model, summary
 
 
+def train_classifier(params: Params, dataset: str, arch: str, live_dir: Path) -> tuple[keras.Model, dict]:
+    """Fit `arch` on a classification dataset: a sigmoid or softmax head over the padded, masked reviews."""
+    paths, settings = Paths(dataset), params.train
+    data = {
+        split: (arrays["x"], arrays["y"])
+        for split in ("train", "val")
+        for arrays in [load_arrays(paths.tokenized / split)]
+    }
+    vocab_size = len(read_lines(paths.tokenized / "vocab.txt"))
+    classes = len(read_lines(paths.tokenized / "classes.txt"))
+    hyperparams = architecture_kwargs(params, arch)
+    keras.utils.set_random_seed(params.seed)
+    return fit(
+        lambda: build_model(arch, hyperparams, vocab_size, settings.embedding_dim, classes),
+        "binary_crossentropy" if classes == 2 else "sparse_categorical_crossentropy",
+        settings,
+        data,
+        live_dir,
+        f"train@{dataset}-{arch}",
+        class_weights(data["train"][1], classes, params.datasets[dataset].class_weight),
+    )
+
+
+def train_language_model(params: Params, corpus: str, arch: str, live_dir: Path) -> tuple[keras.Model, dict]:
+    """Fit `arch` as a character-level language model: every position of a window predicts the next character."""
+    paths, settings, seq_len = Paths(corpus), params.lm_train, params.corpora[corpus].seq_len
+    data = {split: windows(load_ids(paths.tokenized / split), seq_len) for split in ("train", "val")}
+    vocab_size = len(read_vocab(paths.tokenized))
+    hyperparams = architecture_kwargs(params, arch, "language_models")
+    keras.utils.set_random_seed(params.seed)
+    model, summary = fit(
+        lambda: build_language_model(arch, hyperparams, vocab_size, settings.embedding_dim),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        settings,
+        data,
+        live_dir,
+        f"lm_train@{corpus}-{arch}",
+    )
+    return model, summary | {"val_bits_per_char": round(summary["val_loss"] / math.log(2), 4)}
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", required=True, help="a dataset or corpus name from params.yaml")
     parser.add_argument("--arch", required=True, help="an architecture name from params.yaml")
     args = parser.parse_args(argv)
     params = load_params()
-    architecture_kwargs(params, args.arch)  # fail on an unknown --arch before any work
+    corpus = is_corpus(params, args.dataset)  # fail on an unknown --dataset or --arch before any work
+    architecture_kwargs(params, args.arch, "language_models" if corpus else "architectures")
+    paths = Paths(args.dataset)
+    stage = f"{'lm_train' if corpus else 'train'}@{args.dataset}-{args.arch}"
+    settings = params.lm_train if corpus else params.train
+    live_dir = paths.live / args.arch
     try:
-        model, summary = train(params, args.arch, LIVE_DIR / args.arch)
+        model, summary = (train_language_model if corpus else train_classifier)(
+            params, args.dataset, args.arch, live_dir
+        )
     except Exception as exc:
         if not out_of_memory(exc):
             raise
-        shutil.rmtree(LIVE_DIR / args.arch, ignore_errors=True)  # a partial run's curves are not results
+        shutil.rmtree(live_dir, ignore_errors=True)  # a partial run's curves are not results
+        section = "lm_train" if corpus else "train"
+        length = f"corpora.{args.dataset}.seq_len" if corpus else "the dataset's tokenize.max_len"
         raise UserError(
-            f"train@{args.arch}: out of memory ({type(exc).__name__}); lower train.batch_size, tokenize.max_len, "
-            "train.embedding_dim or the architecture's size"
+            f"{stage}: out of memory ({type(exc).__name__}); lower {section}.batch_size, {length}, "
+            f"{section}.embedding_dim or the architecture's size"
         ) from None
-    model_path = MODELS_DIR / f"{args.arch}.keras"
+    if not is_chief(settings.distribution):
+        print(f"{stage}: trained as a multi-worker replica; the chief writes the outputs")
+        return
+    model_path = paths.models / f"{args.arch}.keras"
     atomic_write(model_path, model.save)
-    write_json(MODELS_DIR / f"{args.arch}.json", summary)
+    write_json(paths.models / f"{args.arch}.json", summary)
     print(
-        f"train@{args.arch}: wrote {model_path} ({summary['epochs']} epochs, best {summary['best_epoch']}, "
+        f"{stage}: wrote {model_path} ({summary['epochs']} epochs, best {summary['best_epoch']}, "
         f"{summary['train_seconds']} s)"
     )
 

@@ -19,12 +19,16 @@ PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml", ".dvc/config", ".dvc/.giti
 
 # Small enough that a full `dvc repro` of all architectures takes about a minute on 2 cores.
 TINY = {
-    "tokenize.vocab_size": 200,
-    "tokenize.max_len": 32,
+    "datasets.imdb.tokenize.vocab_size": 200,
+    "datasets.imdb.tokenize.max_len": 32,
     "train.epochs": 1,
     "train.embedding_dim": 8,
     "train.batch_size": 32,
     "baseline.max_features": 500,
+    "corpora.shakespeare.seq_len": 40,
+    "lm_train.epochs": 1,
+    "lm_train.embedding_dim": 8,
+    "generate.chars": 20,
 }
 
 
@@ -45,7 +49,7 @@ def edit_params(project: Path, changes: dict[str, object]) -> None:
 
 def tiny_architectures(params: dict) -> None:
     """Shrink every architecture's width so a tiny run stays tiny."""
-    for hyperparams in params["architectures"].values():
+    for hyperparams in [*params["architectures"].values(), *params["language_models"].values()]:
         for key in ("units", "filters"):
             if key in hyperparams:
                 hyperparams[key] = 8

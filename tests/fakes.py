@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import random
@@ -47,8 +48,56 @@ def write_sums(folder: Path) -> None:
     (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
 
 
+CORPUS = "shakespeare.txt"
+SPEAKERS = ["HAMLET", "OPHELIA", "KING", "QUEEN"]
+
+
+def play(lines: int = 400, seed: int = 0) -> str:
+    """A tiny play in Tiny Shakespeare's layout (speaker, colon, verse, blank line), ~20k characters."""
+    rng = random.Random(seed)
+    verse = [rng.choice(NEUTRAL + POSITIVE + NEGATIVE) for _ in range(lines * 6)]
+    return "".join(
+        f"{rng.choice(SPEAKERS)}:\n{' '.join(verse[i * 6 : i * 6 + 3]).capitalize()}, "
+        f"{' '.join(verse[i * 6 + 3 : i * 6 + 6])}.\n\n"
+        for i in range(lines)
+    )
+
+
 def imdb_mirror(folder: Path, per_class: int = 60, seed: int = 0) -> Path:
+    """A mirror folder with both of the project's files, tiny: the aclImdb archive and the corpus."""
     folder.mkdir(parents=True, exist_ok=True)
     imdb_archive(folder / ARCHIVE, per_class, seed)
+    (folder / CORPUS).write_text(play(seed=seed))
     write_sums(folder)
     return folder
+
+
+TOPICS = {
+    "sports": ["goal", "match", "league", "coach", "striker", "season", "referee", "stadium"],
+    "politics": ["election", "senate", "minister", "vote", "policy", "parliament", "campaign", "law"],
+    "cooking": ["recipe", "oven", "garlic", "simmer", "flour", "bake", "sauce", "butter"],
+}
+
+
+def topics_rows(counts: dict[str, int], seed: int = 0) -> list[dict[str, str]]:
+    """Short news-like texts whose topic words are learnable; `counts` rows per topic (imbalance allowed)."""
+    rng = random.Random(seed)
+    rows = []
+    for topic, count in counts.items():
+        for _ in range(count):
+            words = [rng.choice(NEUTRAL) for _ in range(rng.randint(5, 15))]
+            for _ in range(rng.randint(2, 3)):
+                words.insert(rng.randrange(len(words) + 1), rng.choice(TOPICS[topic]))
+            rows.append({"body": " ".join(words).capitalize() + ".", "topic": topic})
+    rng.shuffle(rows)
+    return rows
+
+
+def topics_csv(path: Path, counts: dict[str, int], seed: int = 0) -> Path:
+    """A three-class CSV (`body`, `topic`) as a user would bring it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["body", "topic"])
+        writer.writeheader()
+        writer.writerows(topics_rows(counts, seed))
+    return path

@@ -8,21 +8,24 @@ from pathlib import Path
 
 import pytest
 
-from stages.data import DataError
-from stages.download import MIRROR_ENV, archive_name, download, extract, fetch, mirror_checksum
+from stages.data import DataError, source_file_name
+from stages.download import MIRROR_ENV, download, fetch, mirror_checksum, unpack
+from stages.params import Source
 from tests import fakes
 from tests.conftest import make_project, project_env, run
 
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 CANONICAL = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+IMDB = Source(url=URL, sha256=CANONICAL, format="folders")
 
 
-def test_archive_name_is_the_url_file_name():
-    assert archive_name(URL) == "aclImdb_v1.tar.gz"
+def test_file_name_is_the_url_or_path_file_name():
+    assert source_file_name(URL) == "aclImdb_v1.tar.gz"
+    assert source_file_name("inputs/my data.csv") == "my data.csv"
 
 
 def test_mirror_extracts_into_destination(fake_mirror: Path, tmp_path: Path):
-    source, files = download(URL, CANONICAL, tmp_path / "raw", fake_mirror)
+    source, files = download(IMDB, tmp_path / "raw", fake_mirror)
     assert source == f"mirror {fake_mirror}"
     assert files == 240
     assert len(list((tmp_path / "raw/aclImdb/train/pos").glob("*.txt"))) == 60
@@ -32,7 +35,7 @@ def test_mirror_checksum_mismatch_leaves_nothing(tmp_path: Path):
     mirror = fakes.imdb_mirror(tmp_path / "mirror")
     (mirror / "SHA256SUMS").write_text(f"{'0' * 64}  {fakes.ARCHIVE}\n")
     with pytest.raises(DataError, match=r"aclImdb_v1.tar.gz: sha256 mismatch \(expected 0+, got [0-9a-f]{64}\)"):
-        download(URL, CANONICAL, tmp_path / "raw", mirror)
+        download(IMDB, tmp_path / "raw", mirror)
     assert not (tmp_path / "raw").exists()
 
 
@@ -72,14 +75,14 @@ def test_unsafe_members_are_refused_and_destination_untouched(tmp_path: Path, me
     dest.mkdir(parents=True)
     (dest / "previous.txt").write_text("kept")
     with pytest.raises(DataError, match="refused unsafe archive member"):
-        extract(tar_with(tmp_path / "evil.tar.gz", member), dest)
+        unpack(tar_with(tmp_path / "evil.tar.gz", member), dest)
     assert [p.name for p in dest.iterdir()] == ["previous.txt"]
     assert sorted(p.name for p in dest.parent.iterdir()) == ["raw"]  # no staging folder left
     assert not (tmp_path / "escape.txt").exists()
 
 
 def test_absolute_member_lands_inside_destination(tmp_path: Path):
-    extract(tar_with(tmp_path / "abs.tar.gz", tarfile.TarInfo("/tmp/absolute.txt")), tmp_path / "raw")
+    unpack(tar_with(tmp_path / "abs.tar.gz", tarfile.TarInfo("/tmp/absolute.txt")), tmp_path / "raw")
     assert (tmp_path / "raw/tmp/absolute.txt").is_file()
 
 
@@ -87,8 +90,21 @@ def test_corrupt_archive_is_a_clear_error(tmp_path: Path):
     archive = tmp_path / "bad.tar.gz"
     archive.write_bytes(fakes.imdb_archive(tmp_path / "good.tar.gz").read_bytes()[:500])
     with pytest.raises(DataError, match=r"bad\.tar\.gz: cannot extract"):
-        extract(archive, tmp_path / "raw")
+        unpack(archive, tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
+
+
+def test_local_file_is_copied_and_its_checksum_checked(tmp_path: Path):
+    table = fakes.topics_csv(tmp_path / "in" / "topics.csv", {"sports": 2, "cooking": 2})
+    source, files = download(Source(url=str(table), format="csv"), tmp_path / "raw", None)
+    assert (source, files) == (str(table), 1)
+    assert (tmp_path / "raw/topics.csv").read_bytes() == table.read_bytes()
+    wrong = Source(url=str(table), format="csv", sha256="0" * 64)
+    with pytest.raises(DataError, match=r"topics\.csv: sha256 mismatch \(expected 0+, got [0-9a-f]{64}\)"):
+        download(wrong, tmp_path / "raw2", None)
+    assert not (tmp_path / "raw2").exists()
+    with pytest.raises(DataError, match=r"nowhere\.csv: no such file; source\.url is an http\(s\) URL or a path"):
+        download(Source(url="nowhere.csv", format="csv"), tmp_path / "raw3", None)
 
 
 def test_unreachable_url_says_how_to_set_the_mirror(tmp_path: Path):
@@ -99,8 +115,10 @@ def test_unreachable_url_says_how_to_set_the_mirror(tmp_path: Path):
 
 
 def test_cli_offline_without_mirror_is_one_line(tmp_path: Path):
-    project = make_project(tmp_path / "project", None, {"download.url": "http://127.0.0.1:9/aclImdb_v1.tar.gz"})
-    result = run(["python", "-m", "stages.download"], project, project_env(None), check=False)
+    project = make_project(
+        tmp_path / "project", None, {"datasets.imdb.source.url": "http://127.0.0.1:9/aclImdb_v1.tar.gz"}
+    )
+    result = run(["python", "-m", "stages.download", "--dataset", "imdb"], project, project_env(None), check=False)
     assert result.returncode == 2
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert MIRROR_ENV in line

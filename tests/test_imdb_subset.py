@@ -1,4 +1,4 @@
-"""End to end on real IMDB reviews from the offline mirror: a 2,000/2,000 subset, all six architectures."""
+"""End to end on real IMDB reviews from the offline mirror: a 2,000/2,000 subset, every architecture."""
 
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from tests.conftest import make_project, project_env, run
 from tests.test_pipeline import METRIC_KEYS, stages_run
 
 SUBSET = {
-    "tokenize.train_docs": 2000,
-    "tokenize.test_docs": 2000,
-    "tokenize.vocab_size": 5000,
-    "tokenize.max_len": 128,
+    "datasets.imdb.split.train_docs": 2000,
+    "datasets.imdb.split.test_docs": 2000,
+    "datasets.imdb.tokenize.vocab_size": 5000,
+    "datasets.imdb.tokenize.max_len": 128,
     "train.epochs": 6,
     "train.embedding_dim": 32,
 }
@@ -21,8 +21,8 @@ SUBSET = {
 
 def test_real_subset_trains_every_architecture(tmp_path: Path, shared_data: Path):
     project = make_project(tmp_path / "project", shared_data, SUBSET, shrink=False)
-    result = run(["dvc", "repro"], project, project_env(shared_data))
-    assert {f"train@{arch}" for arch in ARCHITECTURES} <= stages_run(result.stdout)
+    result = run(["dvc", "repro", "report@imdb"], project, project_env(shared_data))
+    assert {f"train@imdb-{arch}" for arch in ARCHITECTURES} <= stages_run(result.stdout)
     stats = json.loads((project / "data/imdb/stats.json").read_text())
     assert stats["test"]["documents"] == 2000
     assert stats["train"]["documents"] + stats["val"]["documents"] == 2000

@@ -24,7 +24,17 @@ def with_change(key: str, value: object) -> dict:
 
 def test_defaults_are_valid():
     params = validate(DEFAULTS)
-    assert set(params.architectures) == {"simple_rnn", "stacked_rnn", "bi_rnn", "cnn_rnn", "lstm", "gru"}
+    assert set(params.architectures) == {
+        "simple_rnn",
+        "stacked_rnn",
+        "bi_rnn",
+        "cnn_rnn",
+        "lstm",
+        "gru",
+        "attention_rnn",
+    }
+    assert set(params.datasets) == {"imdb"} and set(params.corpora) == {"shakespeare"}
+    assert set(params.language_models) == {"simple_rnn", "stacked_rnn", "lstm", "gru"}
 
 
 @pytest.mark.parametrize(
@@ -35,8 +45,16 @@ def test_defaults_are_valid():
         ("train.learning_rate", "1e-3", "train.learning_rate: Input should be a valid number (got '1e-3')"),
         ("train.learning_rate", float("inf"), "train.learning_rate: Input should be a finite number (got inf)"),
         ("train.epochs", True, "train.epochs: Input should be a valid integer (got True)"),
-        ("tokenize.val_fraction", 1.5, "tokenize.val_fraction: Input should be less than 1 (got 1.5)"),
-        ("tokenize.padding", "left", "tokenize.padding: allowed: 'pre' or 'post' (got 'left')"),
+        (
+            "datasets.imdb.split.val_fraction",
+            1.5,
+            "datasets.imdb.split.val_fraction: Input should be less than 1 (got 1.5)",
+        ),
+        (
+            "datasets.imdb.tokenize.padding",
+            "left",
+            "datasets.imdb.tokenize.padding: allowed: 'pre' or 'post' (got 'left')",
+        ),
         ("train.optimizer", "sgd", "train.optimizer: unknown key"),
         ("architectures.lstm.dropout", 1.2, "architectures.lstm.dropout: Input should be less than 1 (got 1.2)"),
         ("architectures.lstm.unit", 64, "architectures.lstm.unit: unknown key"),
@@ -46,7 +64,14 @@ def test_defaults_are_valid():
             "rnn",
             "architectures.bi_rnn.cell: allowed: 'simple', 'lstm' or 'gru' (got 'rnn')",
         ),
-        ("download.sha256", "abc", "download.sha256: String should match pattern"),
+        ("datasets.imdb.source.sha256", "abc", "datasets.imdb.source.sha256: String should match pattern"),
+        ("datasets.imdb.source.format", "xml", "datasets.imdb.source.format: allowed: 'folders', 'csv', 'tsv'"),
+        ("datasets.imdb.class_weight", "auto", "datasets.imdb.class_weight: allowed: 'none' or 'balanced'"),
+        ("language_models.bi_rnn", {}, "language_models.bi_rnn: unknown architecture; allowed: gru, lstm, simple_rnn"),
+        ("corpora.shakespeare.source.format", "csv", "corpora.shakespeare.source.format: allowed: 'text'"),
+        ("corpora.shakespeare.seq_len", 0, "corpora.shakespeare.seq_len: Input should be greater than 0"),
+        ("generate.temperatures", [], "generate.temperatures: List should have at least 1 item"),
+        ("train.distribution", "ring", "train.distribution: allowed: 'single', 'mirrored' or 'multi_worker'"),
     ],
 )
 def test_invalid_value_names_key_and_rule(key, value, expected):
@@ -59,7 +84,7 @@ def test_invalid_value_names_key_and_rule(key, value, expected):
 
 def test_unknown_architecture_lists_the_known_ones():
     params = with_change("architectures.transformer", {"units": 8})
-    allowed = "bi_rnn, cnn_rnn, gru, lstm, simple_rnn, stacked_rnn"
+    allowed = "attention_rnn, bi_rnn, cnn_rnn, gru, lstm, simple_rnn, stacked_rnn"
     with pytest.raises(ParamsError, match=rf"^architectures.transformer: unknown architecture; allowed: {allowed}$"):
         validate(params)
 
@@ -87,10 +112,15 @@ INVALID = st.one_of(
     st.lists(st.integers(), max_size=2),
     st.floats(allow_nan=True).filter(lambda x: not 0 <= x < 1),
 )
+SECTIONS = {
+    "datasets.imdb.tokenize": DEFAULTS["datasets"]["imdb"]["tokenize"],
+    "datasets.imdb.split": DEFAULTS["datasets"]["imdb"]["split"],
+    **{section: DEFAULTS[section] for section in ("train", "baseline")},
+}
 NUMERIC_KEYS = [
     f"{section}.{key}"
-    for section in ("tokenize", "train", "baseline")
-    for key, value in DEFAULTS[section].items()
+    for section, values in SECTIONS.items()
+    for key, value in values.items()
     if isinstance(value, (int, float)) and not isinstance(value, bool)
 ] + [
     f"architectures.{arch}.{key}"
@@ -129,7 +159,9 @@ def test_validator_never_crashes(raw):
 
 def test_stage_cli_fails_before_any_work(tmp_path: Path, fake_mirror: Path):
     project = make_project(tmp_path / "project", fake_mirror, {"architectures.gru.units": -1})
-    result = run(["python", "-m", "stages.download"], project, project_env(fake_mirror), check=False)
+    result = run(
+        ["python", "-m", "stages.download", "--dataset", "imdb"], project, project_env(fake_mirror), check=False
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: architectures.gru.units: Input should be greater than 0 (got -1)"

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from stages.registry import ARCHITECTURES
+from stages.registry import ARCHITECTURES, predicts_every_step
 from tests.conftest import TINY, edit_params, make_project, project_env, run
 
 ARCHS = sorted(ARCHITECTURES)
+LANGUAGE_MODELS = sorted(filter(predicts_every_step, ARCHITECTURES))
 METRIC_KEYS = {
     "accuracy",
     "precision",
@@ -28,6 +29,10 @@ METRIC_KEYS = {
     "best_epoch",
     "val_accuracy",
     "val_loss",
+    "weighted_precision",
+    "weighted_recall",
+    "weighted_f1",
+    "replicas",
 }
 
 
@@ -58,16 +63,23 @@ def test_dag_and_metrics_show(tiny_project: Path):
     env = project_env(None)
     dag = run(["dvc", "dag", "--dot"], tiny_project, env).stdout
     edges = set(re.findall(r'"([^"]+)" -> "([^"]+)"', dag))
-    assert {("download", "tokenize"), ("download", "baseline"), ("baseline", "report")} <= edges
+    assert {
+        ("download@imdb", "tokenize@imdb"),
+        ("download@imdb", "baseline@imdb"),
+        ("baseline@imdb", "report@imdb"),
+    } <= edges
     for arch in ARCHS:
         assert {
-            ("tokenize", f"train@{arch}"),
-            (f"train@{arch}", f"evaluate@{arch}"),
-            (f"evaluate@{arch}", "report"),
+            ("tokenize@imdb", f"train@imdb-{arch}"),
+            (f"train@imdb-{arch}", f"evaluate@imdb-{arch}"),
+            (f"evaluate@imdb-{arch}", "report@imdb"),
         } <= edges
     shown = json.loads(run(["dvc", "metrics", "show", "--json"], tiny_project, env).stdout)
     files = shown[""]["data"]
-    assert {f"metrics/imdb/{arch}.json" for arch in ARCHS} | {"metrics/imdb/baseline.json"} == set(files)
+    language_models = {f"metrics/shakespeare/{arch}.json" for arch in LANGUAGE_MODELS}
+    assert {f"metrics/imdb/{arch}.json" for arch in ARCHS} | {"metrics/imdb/baseline.json"} | language_models == set(
+        files
+    )
 
 
 def test_plots_show_renders_curves_and_confusion(tiny_project: Path, tmp_path: Path):
@@ -95,7 +107,7 @@ def tiny_copy(tiny_project: Path, tmp_path: Path) -> Path:
 def test_one_architecture_change_reruns_only_it(tiny_copy: Path):
     edit_params(tiny_copy, {"architectures.lstm.units": 12})
     result = run(["dvc", "repro"], tiny_copy, project_env(None))
-    assert stages_run(result.stdout) == {"train@lstm", "evaluate@lstm", "report"}
+    assert stages_run(result.stdout) == {"train@imdb-lstm", "evaluate@imdb-lstm", "report@imdb"}
 
 
 def test_invalid_params_fail_in_one_line_under_repro(tiny_copy: Path):
@@ -111,8 +123,8 @@ def test_invalid_params_fail_in_one_line_under_repro(tiny_copy: Path):
 def test_repro_from_fresh_clone_takes_the_mirror(tmp_path: Path, fake_mirror: Path):
     """Only download and tokenize: the no-network, mirror-only path a new user takes."""
     project = make_project(tmp_path / "project", fake_mirror, TINY)
-    result = run(["dvc", "repro", "tokenize"], project, project_env(fake_mirror))
-    assert stages_run(result.stdout) == {"download", "tokenize"}
+    result = run(["dvc", "repro", "tokenize@imdb"], project, project_env(fake_mirror))
+    assert stages_run(result.stdout) == {"download@imdb", "tokenize@imdb"}
     assert f"from mirror {fake_mirror}" in result.stdout
     stats = json.loads((project / "data/imdb/stats.json").read_text())
     assert stats["train"]["documents"] + stats["val"]["documents"] == 120

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stages import UserError
-from stages.data import RAW_DIR, load_splits
+from stages.data import Paths, load_splits
 from stages.params import load_params
 from stages.predict import Predictor
 from tests.conftest import TINY, make_project, project_env, run
@@ -19,14 +19,14 @@ ENV = project_env(None)
 
 
 def test_predictions_match_the_evaluate_stage(tiny_project: Path, monkeypatch: pytest.MonkeyPatch):
-    """Same texts, same probabilities as evaluate@lstm computed from the tokenized arrays."""
+    """Same texts, same probabilities as evaluate@imdb-lstm computed from the tokenized arrays."""
     monkeypatch.chdir(tiny_project)
-    settings = load_params().tokenize
-    texts, _ = load_splits(RAW_DIR, 0, 0, settings.val_fraction, 0)["test"]
-    probabilities = Predictor("imdb", "lstm").probabilities(texts)
+    splits, classes = load_splits(load_params().datasets["imdb"], Paths("imdb").raw, seed=0)
+    probabilities = Predictor("imdb", "lstm").probabilities(splits["test"][0])
     with open("reports/imdb/predictions/lstm.csv") as f:
-        expected = np.array([float(row["probability"]) for row in csv.DictReader(f)])
-    np.testing.assert_allclose(probabilities[:, 1], expected, atol=6e-5)
+        rows = list(csv.DictReader(f))
+    np.testing.assert_allclose(probabilities.max(axis=1), [float(row["probability"]) for row in rows], atol=6e-5)
+    assert [classes[i] for i in probabilities.argmax(axis=1)] == [row["predicted"] for row in rows]
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
 
 
@@ -57,7 +57,10 @@ def test_cli_arguments_stdin_and_file(tiny_project: Path, tmp_path: Path):
     ("args", "message"),
     [
         (["--arch", "gru"], "error: no texts given: pass them as arguments, one per line on stdin, or with --file"),
-        (["--dataset", "yelp", "--arch", "gru", "ok"], "error: --dataset yelp: unknown dataset; allowed: imdb"),
+        (
+            ["--dataset", "yelp", "--arch", "gru", "ok"],
+            "error: --dataset yelp: not in params.yaml datasets; allowed: imdb",
+        ),
         (["--arch", "transformer", "ok"], "error: --arch transformer: not in params.yaml architectures; allowed:"),
     ],
 )

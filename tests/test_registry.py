@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from stages.registry import ARCHITECTURES, MaskedMaxPooling1D, architecture_params_model, build_model
+from stages.registry import (
+    ARCHITECTURES,
+    MaskedMaxPooling1D,
+    architecture_params_model,
+    build_language_model,
+    build_model,
+    predicts_every_step,
+)
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
@@ -50,3 +57,24 @@ def test_builder_signature_is_the_schema():
         model(depth=1)
     with pytest.raises(ValidationError):
         model(layers=2)
+
+
+LANGUAGE_MODELS = sorted(filter(predicts_every_step, ARCHITECTURES))
+
+
+def test_only_causal_builders_can_be_language_models():
+    assert LANGUAGE_MODELS == ["gru", "lstm", "simple_rnn", "stacked_rnn"]
+
+
+@pytest.mark.parametrize("name", LANGUAGE_MODELS)
+def test_language_model_predicts_every_step_causally(name: str):
+    """Logits for every position; changing a later character never changes an earlier prediction."""
+    keras.utils.set_random_seed(0)
+    model = build_language_model(name, architecture_params_model(name)().model_dump(), vocab_size=12, embedding_dim=4)
+    text = np.array([[3, 4, 5, 6, 7, 8]], dtype=np.int32)
+    changed = text.copy()
+    changed[0, 4:] = [1, 2]
+    logits, logits_changed = model.predict(text, verbose=0), model.predict(changed, verbose=0)
+    assert logits.shape == (1, 6, 12)
+    np.testing.assert_allclose(logits[:, :4], logits_changed[:, :4], atol=1e-6)
+    assert not np.allclose(logits[:, 4:], logits_changed[:, 4:])

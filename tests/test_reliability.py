@@ -30,8 +30,9 @@ import pytest
 import yaml
 
 import stages.download
-from stages.data import DataError, load_arrays, read_aclimdb
-from stages.download import extract, fetch
+from stages.data import DataError, load_arrays, read_records
+from stages.download import fetch, unpack
+from stages.params import load_params
 from tests import fakes
 from tests.conftest import ROOT, TINY, edit_params, make_project, project_env, run, set_key
 
@@ -75,16 +76,17 @@ def results_of(project: Path) -> dict[str, object]:
     results["predictions"] = (project / "reports/imdb/predictions/lstm.csv").read_text()
     results["stats"] = json.loads((project / "data/imdb/stats.json").read_text())
     for name in ("train", "val", "test"):
-        for key, array in load_arrays(project / f"data/imdb/tokenized/{name}.npz").items():
+        for key, array in load_arrays(project / f"data/imdb/tokenized/{name}").items():
             results[f"{name}.{key}"] = array.tolist()
     return results
 
 
 def lstm_project(dest: Path, mirror: Path | None) -> Path:
-    """A committed project whose params.yaml keeps only the `lstm` architecture."""
+    """A committed project whose params.yaml keeps only the `lstm` architecture (and language model)."""
     project = make_project(dest, mirror, LSTM)
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["architectures"] = {"lstm": params["architectures"]["lstm"]}
+    params["language_models"] = {"lstm": params["language_models"]["lstm"]}
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run([*GIT, "commit", "-qam", "lstm only"], project)
     return project
@@ -257,29 +259,31 @@ def test_disk_full_while_extracting_leaves_the_previous_data(
         pytest.raises(DataError, match=r"aclImdb_v1.tar.gz: cannot extract: \[Errno 28\] No space left on device"),
     ):
         patch.setattr(tarfile, "copyfileobj", copy_until_full)
-        extract(fake_mirror / fakes.ARCHIVE, dest)
+        unpack(fake_mirror / fakes.ARCHIVE, dest)
     assert files_under(tmp_path / "data") == [dest / "previous.txt"]  # no staging folder, nothing half-extracted
-    assert extract(fake_mirror / fakes.ARCHIVE, dest) == 240
+    assert unpack(fake_mirror / fakes.ARCHIVE, dest) == 240
 
 
 def test_download_stage_fails_in_one_line_and_reruns_without_cleanup(server: ArchiveServer, tmp_path: Path):
     """The real stage under `dvc repro`: three truncated transfers, then a clean rerun."""
     checksum = hashlib.sha256(server.body).hexdigest()
     project = make_project(
-        tmp_path / "project", None, {**TINY, "download.url": server.url, "download.sha256": checksum}
+        tmp_path / "project",
+        None,
+        {**TINY, "datasets.imdb.source.url": server.url, "datasets.imdb.source.sha256": checksum},
     )
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     env = {**project_env(None), "TMPDIR": str(scratch), "no_proxy": "127.0.0.1"}
     server.faults = ["truncate"] * 3
-    result = run(["dvc", "repro", "download"], project, env, check=False)
+    result = run(["dvc", "repro", "download@imdb"], project, env, check=False)
     assert result.returncode != 0
     (line,) = error_lines(result)
     assert line.startswith(f"error: cannot download {server.url} (transfer truncated at ")
     assert "3 attempts" in line and "RNNLAB_DATA_MIRROR" in line
     assert files_under(project / "data") == []
     assert list(scratch.glob("rnnlab-download-*")) == []
-    result = run(["dvc", "repro", "download"], project, env)
+    result = run(["dvc", "repro", "download@imdb"], project, env)
     assert f"(240 files) from {server.url}" in result.stdout
     assert len(files_under(project / "data/imdb/raw")) == 240
     assert server.requests == 4
@@ -340,9 +344,10 @@ def test_awkward_reviews_follow_the_documented_rules(workdir: Path):
             "test/pos/huge_10.txt": HUGE,
         },
     )
-    latin1 = next(t for t in read_aclimdb(workdir / "data/imdb/raw")["train"][0] if "magnifique" in t)
+    records = read_records(load_params().datasets["imdb"].source, workdir / "data/imdb/raw")
+    latin1 = next(text for _, text, _ in records if "magnifique" in text)
     assert tokenize.words(latin1) == ["un", "film", "magnifique", "tr", "s", "mouvant", "great"]
-    tokenize.main([])
+    tokenize.main(["--dataset", "imdb"])
     stats = json.loads((workdir / "data/imdb/stats.json").read_text())
     assert stats["train"]["documents"] + stats["val"]["documents"] == 23  # nothing dropped
     assert stats["test"]["documents"] == 22
@@ -350,16 +355,16 @@ def test_awkward_reviews_follow_the_documented_rules(workdir: Path):
     assert sum(stats[split]["invalid_utf8"] for split in ("train", "val", "test")) == 1
     assert stats["test"]["length"]["max"] == 200_000
     for split in ("train", "val", "test"):
-        arrays = load_arrays(workdir / f"data/imdb/tokenized/{split}.npz")
+        arrays = load_arrays(workdir / f"data/imdb/tokenized/{split}")
         assert (arrays["x"][:, 0] != 0).all(), "no all-padding row: an empty review is one <oov> token"
         assert (arrays["lengths"] >= 1).all() and arrays["x"].shape[1] == 32
-    test = load_arrays(workdir / "data/imdb/tokenized/test.npz")
+    test = load_arrays(workdir / "data/imdb/tokenized/test")
     empty = test["lengths"] == 1
     assert empty.sum() == 1 and (test["x"][empty] == [[1] + [0] * 31]).all()
     vocab = (workdir / "data/imdb/tokenized/vocab.txt").read_text().split("\n")
     huge = test["x"][-1]  # sorted by path, the huge review is the last pos one
     assert [vocab[i] for i in huge] == ["great", "film"] * 16  # truncated to max_len; `pre` keeps the end
-    baseline.main([])  # TF-IDF takes the same texts: empty ones are all-zero vectors
+    baseline.main(["--dataset", "imdb"])  # TF-IDF takes the same texts: empty ones are all-zero vectors
     assert 0 <= json.loads((workdir / "metrics/imdb/baseline.json").read_text())["accuracy"] <= 1
 
 
@@ -375,19 +380,19 @@ def empty_folder(folder: Path) -> None:
             10,
             {},
             lambda raw: empty_folder(raw / "aclImdb/train/pos"),
-            r"^data/imdb/raw/aclImdb/train/pos: no reviews \(\*\.txt\); every split needs reviews of both classes",
+            r"^data/imdb/raw/aclImdb/train/pos: no documents \(\*\.txt\); every split needs documents of each class",
         ),
         (
             2,
             {},
             None,
-            r"^cannot carve a 10% validation split from 4 documents: .*adjust tokenize.val_fraction or add documents$",
+            r"^cannot split 10% from 4 documents: .*adjust split.val_fraction or add documents$",
         ),
         (
             10,
-            {"tokenize.test_docs": 1},
+            {"datasets.imdb.split.test_docs": 1},
             None,
-            r"^tokenize.test_docs=1: cannot take a stratified subset of 20 documents \(.*\)$",
+            r"^split.test_docs=1: cannot take a stratified subset of 20 documents \(.*\)$",
         ),
         (
             10,
@@ -408,19 +413,23 @@ def test_unusable_corpus_is_one_clear_error_and_writes_nothing(
         spoil(raw)
     edit_params(workdir, changes)
     with pytest.raises(DataError, match=message) as error:
-        tokenize.main([])
+        tokenize.main(["--dataset", "imdb"])
     assert "\n" not in str(error.value)
     assert not (workdir / "data/imdb/tokenized").exists() and not (workdir / "data/imdb/stats.json").exists()
 
 
 def test_corpus_error_from_the_cli_is_one_line_exit_2(workdir: Path):
     empty_folder(write_corpus(workdir / "data/imdb/raw", {}) / "aclImdb/test/neg")
-    result = run(["python", "-m", "stages.tokenize"], workdir, {**project_env(None), "PYTHONPATH": str(ROOT)}, False)
+    result = run(
+        ["python", "-m", "stages.tokenize", "--dataset", "imdb"],
+        workdir,
+        {**project_env(None), "PYTHONPATH": str(ROOT)},
+        False,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert error_lines(result) == [
-        "error: data/imdb/raw/aclImdb/test/neg: no reviews (*.txt); every split needs reviews of both classes, "
-        "neg and pos"
+        "error: data/imdb/raw/aclImdb/test/neg: no documents (*.txt); every split needs documents of each class"
     ]
     assert not (workdir / "data/imdb/tokenized").exists()
 
@@ -435,13 +444,13 @@ def test_diverging_training_stops_in_one_line_and_writes_no_results(reference: R
     assert result.returncode != 0
     assert "Invalid loss, terminating training" in result.stdout  # it really diverged
     (line,) = error_lines(result)
-    assert re.fullmatch(r"error: train@lstm: loss became (nan|inf) at epoch 1; lower train.learning_rate .*", line)
+    assert re.fullmatch(r"error: train@imdb-lstm: loss became (nan|inf) at epoch 1; lower train.learning_rate .*", line)
     assert not (project / "data/imdb/models/lstm.keras").exists()
     assert not (project / "data/imdb/models/lstm.json").exists()
     assert not (project / "dvclive/imdb/lstm").exists()
     # The earlier run's metrics stay as committed (this run wrote none), and DVC flags them as stale.
     assert run(["git", "status", "--porcelain", "metrics"], project).stdout == ""
-    assert "evaluate@lstm" in run(["dvc", "status"], project, project_env(None)).stdout
+    assert "evaluate@imdb-lstm" in run(["dvc", "status"], project, project_env(None)).stdout
 
 
 def test_out_of_memory_is_one_line_and_writes_no_model(reference: Reference, tmp_path: Path):
@@ -454,7 +463,7 @@ def test_out_of_memory_is_one_line_and_writes_no_model(reference: Reference, tmp
         resource.setrlimit(resource.RLIMIT_AS, (12 << 30, 12 << 30))
 
     result = subprocess.run(
-        ["dvc", "repro", "train@lstm"],
+        ["dvc", "repro", "train@imdb-lstm"],
         cwd=project,
         env=project_env(None),
         capture_output=True,
@@ -463,8 +472,8 @@ def test_out_of_memory_is_one_line_and_writes_no_model(reference: Reference, tmp
     )
     assert result.returncode != 0
     assert error_lines(result) == [
-        "error: train@lstm: out of memory (ResourceExhaustedError); lower train.batch_size, tokenize.max_len, "
-        "train.embedding_dim or the architecture's size"
+        "error: train@imdb-lstm: out of memory (ResourceExhaustedError); lower train.batch_size, the dataset's "
+        "tokenize.max_len, train.embedding_dim or the architecture's size"
     ]
     assert not (project / "data/imdb/models/lstm.keras").exists()
     assert not (project / "dvclive/imdb/lstm").exists()
@@ -497,7 +506,7 @@ def test_killed_training_reruns_to_the_same_result(reference: Reference, tmp_pat
     project = copy_of(reference, tmp_path / "project")
     model = project / "data/imdb/models/lstm.keras"
 
-    repro = start(["dvc", "repro", "--force", "--single-item", "train@lstm"], project)
+    repro = start(["dvc", "repro", "--force", "--single-item", "train@imdb-lstm"], project)
     read_until(repro, "Epoch 2/40")
     (trainer,) = [
         p for p in psutil.Process(repro.pid).children(recursive=True) if p.cmdline()[1:3] == ["-m", "stages.train"]
@@ -505,8 +514,8 @@ def test_killed_training_reruns_to_the_same_result(reference: Reference, tmp_pat
     trainer.send_signal(signal.SIGKILL)
     output = repro.communicate(timeout=120)[0].decode()
     assert repro.returncode != 0, output
-    assert "failed to reproduce 'train@lstm'" in output
-    assert not model.exists() and "train@lstm: wrote" not in output
+    assert "failed to reproduce 'train@imdb-lstm'" in output
+    assert not model.exists() and "train@imdb-lstm: wrote" not in output
 
     repro = start(["dvc", "repro"], project)
     read_until(repro, "Epoch 2/40")
@@ -515,7 +524,7 @@ def test_killed_training_reruns_to_the_same_result(reference: Reference, tmp_pat
     assert not model.exists()
 
     result = run(["dvc", "repro"], project, project_env(None))
-    assert {"train@lstm", "evaluate@lstm"} <= stages_run(result.stdout)
+    assert {"train@imdb-lstm", "evaluate@imdb-lstm"} <= stages_run(result.stdout)
     assert results_of(project) == reference.results
     assert "Data and pipelines are up to date." in run(["dvc", "status"], project, project_env(None)).stdout
 
@@ -524,7 +533,7 @@ def test_same_params_and_seed_give_identical_results(reference: Reference, tmp_p
     """Every stage that computes rerun from scratch on CPU: the same bytes of predictions and
     the same metrics, tokenized arrays and stats; only train_seconds (wall time) may differ."""
     project = copy_of(reference, tmp_path / "project")
-    targets = ["tokenize", "baseline", "train@lstm", "evaluate@lstm"]
+    targets = ["tokenize@imdb", "baseline@imdb", "train@imdb-lstm", "evaluate@imdb-lstm"]
     result = run(["dvc", "repro", "--force", "--single-item", *targets], project, project_env(None))
     assert stages_run(result.stdout) == set(targets)
     assert results_of(project) == reference.results
@@ -549,7 +558,7 @@ def experiment_results(project: Path) -> dict[str, tuple[dict, str, int]]:
     return results
 
 
-TARGET = "evaluate@lstm"  # the report, which only collects the metrics, is left out to save time
+TARGET = "evaluate@imdb-lstm"  # the report, which only collects the metrics, is left out to save time
 
 
 def test_parallel_queued_experiments_match_sequential_ones(reference: Reference, tmp_path: Path):
@@ -608,11 +617,11 @@ class Payload:
 
 
 def evaluate_refuses(project: Path, marker: Path) -> str:
-    """Run evaluate@lstm on a tampered project: one error line, no code run, no metrics written."""
+    """Run evaluate@imdb-lstm on a tampered project: one error line, no code run, no metrics written."""
     (project / "metrics/imdb/lstm.json").unlink()
     (project / "reports/imdb/predictions/lstm.csv").unlink()
     env = {**project_env(None), "PWNED": str(marker)}
-    result = run(["python", "-m", "stages.evaluate", "--arch", "lstm"], project, env, check=False)
+    result = run(["python", "-m", "stages.evaluate", "--dataset", "imdb", "--arch", "lstm"], project, env, check=False)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     (line,) = error_lines(result)
@@ -647,11 +656,12 @@ def test_model_with_python_code_is_refused_not_run(reference: Reference, tmp_pat
 def test_arrays_holding_python_objects_are_refused_not_unpickled(reference: Reference, tmp_path: Path):
     project = copy_of(reference, tmp_path / "project")
     marker = tmp_path / "pwned"
-    test_npz = project / "data/imdb/tokenized/test.npz"
-    arrays = load_arrays(test_npz)
-    np.savez(test_npz, x=np.array([Payload(str(marker))] * len(arrays["y"]), dtype=object), y=arrays["y"])
+    test_x = project / "data/imdb/tokenized/test/x.npy"
+    rows = len(load_arrays(test_x.parent)["y"])
+    test_x.unlink()  # a DVC output may be a read-only link into the cache
+    np.save(test_x, np.array([Payload(str(marker))] * rows, dtype=object), allow_pickle=True)
     line = evaluate_refuses(project, marker)
     assert line == (
-        "error: data/imdb/tokenized/test.npz: refused (Object arrays cannot be loaded when allow_pickle=False); "
+        "error: data/imdb/tokenized/test/x.npy: refused (Object arrays cannot be loaded when allow_pickle=False); "
         "only plain numeric arrays are loaded"
     )

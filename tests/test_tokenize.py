@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.data import DataError, load_splits, split_train_val, stratified_subset
+from stages.data import DataError, load_splits, stratified_split, stratified_subset
 from stages.params import Tokenize
 from stages.tokenize import OOV, PAD, build_vocab, encode, pad, split_stats, words
 
-SETTINGS = dict(vocab_size=10, max_len=4, lowercase=True, val_fraction=0.2, train_docs=0, test_docs=0)
+SETTINGS = dict(vocab_size=10, max_len=4, lowercase=True)
 
 
 def test_words_drop_markup_and_case():
@@ -40,42 +40,48 @@ def test_pad_and_truncate_sides(padding, truncating, expected):
 
 
 def test_split_stats():
-    stats = split_stats([np.array([2, 1, 1]), np.array([3])], np.array([0, 1]), max_len=2)
+    stats = split_stats(np.array([3, 1]), oov=2, labels=np.array([0, 1]), classes=["neg", "pos"], max_len=2)
     assert stats["documents"] == 2
     assert stats["classes"] == {"neg": 1, "pos": 1}
+    assert stats["imbalance"] == 1.0
     assert stats["oov_rate"] == 0.5
     assert stats["truncated_fraction"] == 0.5
     assert stats["length"]["max"] == 3
 
 
 def test_validation_split_is_stratified_seeded_and_disjoint():
-    texts = [f"doc {i}" for i in range(100)]
     labels = np.array([0] * 50 + [1] * 50)
-    (train_texts, _), (val_texts, val_y) = split_train_val((texts, labels), 0.2, seed=3)
-    assert len(val_texts) == 20 and np.sum(val_y) == 10
-    assert not set(train_texts) & set(val_texts)
-    again = split_train_val((texts, labels), 0.2, seed=3)
-    assert again[1][0] == val_texts
+    train, val = stratified_split(np.arange(100), labels, 0.2, seed=3, key="split.val_fraction")
+    assert len(val) == 20 and labels[val].sum() == 10
+    assert not set(train) & set(val) and len(train) + len(val) == 100
+    assert np.array_equal(stratified_split(np.arange(100), labels, 0.2, seed=3, key="k")[1], val)
 
 
 def test_subset_keeps_class_balance():
-    texts = [str(i) for i in range(100)]
     labels = np.array([0] * 50 + [1] * 50)
-    sub_texts, sub_labels = stratified_subset((texts, labels), 10, seed=0)
-    assert len(sub_texts) == 10 and sub_labels.sum() == 5
-    assert stratified_subset((texts, labels), 0, seed=0)[0] == texts
+    subset = stratified_subset(np.arange(100), labels, 10, seed=0, key="split.train_docs")
+    assert len(subset) == 10 and labels[subset].sum() == 5
+    assert len(stratified_subset(np.arange(100), labels, 0, seed=0, key="split.train_docs")) == 100
 
 
 def test_too_few_documents_for_validation_is_a_clear_error():
-    with pytest.raises(DataError, match="cannot carve a 50% validation split from 2 documents"):
-        split_train_val((["a", "b"], np.array([0, 1])), 0.5, seed=0)
+    with pytest.raises(DataError, match=r"cannot split 50% from 2 documents: .* adjust split.val_fraction"):
+        stratified_split(np.arange(2), np.array([0, 1]), 0.5, seed=0, key="split.val_fraction")
 
 
 def test_load_splits_leaves_test_alone(in_project):
     from stages.download import main as download
+    from stages.params import load_params
 
-    download([])
-    splits = load_splits(in_project / "data/imdb/raw", 0, 0, 0.25, seed=0)
+    download(["--dataset", "imdb"])
+    settings = load_params().datasets["imdb"]
+    splits, classes = load_splits(
+        settings.model_copy(update={"split": settings.split.model_copy(update={"val_fraction": 0.25})}),
+        in_project / "data/imdb/raw",
+        seed=0,
+    )
+    assert classes == ["neg", "pos"]
     assert len(splits["test"][0]) == 120
     assert len(splits["train"][0]) + len(splits["val"][0]) == 120
+    assert len(splits["val"][0]) == 30
     assert not set(splits["train"][0]) & set(splits["val"][0])

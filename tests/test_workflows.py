@@ -12,13 +12,13 @@ import pytest
 import yaml
 
 from stages import UserError
-from stages.best_experiment import best_experiment
+from stages.best_experiment import best_experiment, metric_column
 from stages.registry import ARCHITECTURES
 from tests.conftest import edit_params, git, project_env, run
 from tests.test_pipeline import stages_run
 
 ENV = project_env(None)
-TRAIN_AND_EVALUATE = {f"{stage}@{arch}" for arch in ARCHITECTURES for stage in ("train", "evaluate")}
+TRAIN_AND_EVALUATE = {f"{stage}@imdb-{arch}" for arch in ARCHITECTURES for stage in ("train", "evaluate")}
 
 
 @pytest.fixture
@@ -33,22 +33,25 @@ def committed(tiny_project: Path, tmp_path: Path) -> Path:
 
 def test_shared_training_change_reruns_every_architecture_only(committed: Path):
     edit_params(committed, {"train.batch_size": 16})
-    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {"report"}
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {"report@imdb"}
 
 
 def test_tokenize_change_reruns_from_tokenize_on(committed: Path):
-    edit_params(committed, {"tokenize.max_len": 24})
-    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {"tokenize", "report"}
+    edit_params(committed, {"datasets.imdb.tokenize.max_len": 24})
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {
+        "tokenize@imdb",
+        "report@imdb",
+    }
 
 
 def test_baseline_change_reruns_baseline_and_report(committed: Path):
     edit_params(committed, {"baseline.C": 1.0})
-    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == {"baseline", "report"}
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == {"baseline@imdb", "report@imdb"}
 
 
 def test_exp_run_override_then_show_branch_and_apply(committed: Path):
     result = run(["dvc", "exp", "run", "-n", "wide-lstm", "-S", "architectures.lstm.units=12"], committed, ENV)
-    assert stages_run(result.stdout) == {"train@lstm", "evaluate@lstm", "report"}
+    assert stages_run(result.stdout) == {"train@imdb-lstm", "evaluate@imdb-lstm", "report@imdb"}
     shown = json.loads(run(["dvc", "exp", "show", "--json"], committed, ENV).stdout)
     experiments = {e["name"]: e for commit in shown for e in (commit.get("experiments") or [])}
     assert "wide-lstm" in experiments
@@ -69,10 +72,10 @@ def test_best_experiment_uses_validation_direction():
         {"Experiment": "b", "metrics/imdb/gru.json:val_loss": 0.3, "metrics/imdb/gru.json:val_accuracy": 0.8},
         {"Experiment": "c", "metrics/imdb/gru.json:val_loss": float("nan")},
     ]
-    assert best_experiment(rows, "gru", "val_loss")["Experiment"] == "b"
-    assert best_experiment(rows, "gru", "val_accuracy")["Experiment"] == "a"
+    assert best_experiment(rows, metric_column("imdb", "gru", "val_loss"), "val_loss")["Experiment"] == "b"
+    assert best_experiment(rows, metric_column("imdb", "gru", "val_accuracy"), "val_accuracy")["Experiment"] == "a"
     with pytest.raises(UserError, match=r"no finished experiment has metrics/imdb/lstm\.json:val_accuracy"):
-        best_experiment(rows, "lstm", "val_accuracy")
+        best_experiment(rows, metric_column("imdb", "lstm", "val_accuracy"), "val_accuracy")
 
 
 def wait_for_queue(project: Path, timeout: float = 600) -> str:
@@ -111,7 +114,7 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
 
     rows = dvc.api.exp_show(repo=str(committed))
     column = "metrics/imdb/lstm.json:val_accuracy"
-    winner = best_experiment(rows, "lstm", "val_accuracy")
+    winner = best_experiment(rows, metric_column("imdb", "lstm", "val_accuracy"), "val_accuracy")
     assert winner[column] == max(row[column] for row in rows if row.get("Experiment"))
     applied = yaml.safe_load((committed / "params.yaml").read_text())
     assert applied["architectures"]["lstm"]["units"] == winner["architectures.lstm.units"]
@@ -121,7 +124,11 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
 def test_branches_metrics_diff_and_plots_diff(committed: Path, tmp_path: Path):
     git(committed, "checkout", "-q", "-b", "other")
     edit_params(committed, {"architectures.gru.units": 16})
-    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == {"train@gru", "evaluate@gru", "report"}
+    assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == {
+        "train@imdb-gru",
+        "evaluate@imdb-gru",
+        "report@imdb",
+    }
     git(committed, "add", "-A")
     git(committed, "commit", "-q", "-m", "wider gru")
 

@@ -1,0 +1,56 @@
+"""Validation loss, accuracy and training time of every language model, on this machine's backend.
+
+    python -m benchmarks.language_model [--corpus shakespeare] [--arch gru ...]
+
+Run from the repository root after `dvc repro lm_tokenize@shakespeare` (or with its tokenized arrays
+copied in): trains each architecture of `language_models` with the `lm_train` settings, exactly as
+the `lm_train@` stage does, but writes nothing into the project. Prints a Markdown table with the
+backend and device. On a GPU machine without TensorFlow, `KERAS_BACKEND=jax` runs it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import platform
+import tempfile
+from pathlib import Path
+
+import keras
+
+from stages.params import load_params
+from stages.train import train_language_model
+
+
+def device() -> str:
+    """The accelerator Keras trains on, or the CPU."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.devices()[0].device_kind
+    return f"{platform.processor() or platform.machine()} CPU"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", default="shakespeare")
+    parser.add_argument("--arch", nargs="*", help="default: every entry of language_models")
+    args = parser.parse_args()
+    params = load_params()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="rnnlab-lm-") as tmp:
+        for arch in args.arch or list(params.language_models):
+            _, summary = train_language_model(params, args.corpus, arch, Path(tmp) / arch)
+            rows.append((arch, summary))
+    print(f"\n{args.corpus}, backend {keras.backend.backend()}, {device()}\n")
+    print("| model | val loss (nats/char) | val bits/char | val accuracy | epochs (best) | train s | s/epoch |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for arch, s in rows:
+        print(
+            f"| {arch} | {s['val_loss']:.4f} | {s['val_loss'] / math.log(2):.4f} | {s['val_accuracy']:.4f} | "
+            f"{s['epochs']} ({s['best_epoch']}) | {s['train_seconds']:.1f} | {s['train_seconds'] / s['epochs']:.1f} |"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Character-level language models: contiguous splits, every-position training, metrics, generation."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from stages.data import corpus_splits, windows
+from stages.evaluate import language_model_metrics
+from stages.params import Corpus, Source
+from stages.report import longest_repeat
+from stages.tokenize import char_vocab
+from tests.conftest import make_project, project_env, run
+from tests.test_pipeline import LANGUAGE_MODELS, stages_run
+
+ENV = project_env(None)
+LM_METRIC_KEYS = {
+    "accuracy",
+    "top5_accuracy",
+    "cross_entropy",
+    "bits_per_char",
+    "perplexity",
+    "precision",
+    "recall",
+    "f1",
+    "characters",
+    "confusion",
+    "epochs",
+    "best_epoch",
+    "val_accuracy",
+    "val_loss",
+    "val_bits_per_char",
+    "train_seconds",
+    "params",
+    "replicas",
+}
+CORPUS = Corpus(source=Source(url="x.txt", format="text"), val_fraction=0.1, test_fraction=0.2, seq_len=5)
+
+
+def test_splits_are_contiguous_blocks_without_overlap():
+    text = "".join(chr(ord("a") + i % 26) for i in range(1000))
+    splits = corpus_splits(text, CORPUS)
+    assert [len(part) for part in splits.values()] == [700, 100, 200]
+    assert splits["train"] + splits["val"] + splits["test"] == text
+
+
+def test_windows_predict_every_next_character():
+    x, y = windows(np.arange(12), seq_len=5)
+    assert x.tolist() == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
+    assert y.tolist() == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
+
+
+def test_vocab_is_train_characters_after_the_unseen_id():
+    assert char_vocab("ba\nab") == ["", "\n", "a", "b"]
+
+
+def test_metrics_of_a_uniform_and_a_perfect_model():
+    vocab = ["", "a", "b", " "]
+    targets = np.array([1, 2, 3, 1, 2, 3])
+    uniform = language_model_metrics(targets, np.zeros((6, 4)), vocab)
+    assert uniform["cross_entropy"] == pytest.approx(math.log(4), abs=1e-4)
+    assert uniform["perplexity"] == pytest.approx(4, abs=1e-3)
+    assert uniform["bits_per_char"] == pytest.approx(2, abs=1e-4)
+    perfect = language_model_metrics(targets, np.eye(4)[targets] * 50, vocab)
+    assert perfect["accuracy"] == perfect["top5_accuracy"] == perfect["f1"] == 1
+    assert perfect["cross_entropy"] < 1e-3
+    assert perfect["confusion"]["<space>"] == {"a": 0, "b": 0, "<space>": 2, "other": 0}
+
+
+def test_longest_repeat_finds_word_loops():
+    assert longest_repeat("to be or not to be") == 1
+    assert longest_repeat("and the way the way the way to go") == 3
+    assert longest_repeat("no no no no") == 4
+
+
+def test_repro_trains_and_scores_every_language_model(tiny_project: Path):
+    stats = json.loads((tiny_project / "data/shakespeare/stats.json").read_text())
+    assert stats["train"]["characters"] + stats["val"]["characters"] + stats["test"]["characters"] == 18529
+    report = (tiny_project / "reports/shakespeare/report.md").read_text()
+    for arch in LANGUAGE_MODELS:
+        metrics = json.loads((tiny_project / f"metrics/shakespeare/{arch}.json").read_text())
+        assert set(metrics) == LM_METRIC_KEYS, arch
+        assert metrics["bits_per_char"] == pytest.approx(metrics["cross_entropy"] / math.log(2), abs=1e-3)
+        assert 0 <= metrics["accuracy"] <= metrics["top5_accuracy"] <= 1
+        samples = json.loads((tiny_project / f"reports/shakespeare/samples/{arch}.json").read_text())
+        assert set(samples["samples"]) == {"0.3", "0.8"}
+        assert all(len(text) == 20 for text in samples["samples"].values())
+        assert f"| {arch} |" in report and f"### {arch}" in report
+        assert (tiny_project / f"reports/shakespeare/predictions/{arch}.csv").read_text().startswith("actual,predicted")
+
+
+GENERATE = ["python", "-m", "stages.generate", "--dataset", "shakespeare", "--arch", "gru"]
+
+
+def test_generation_is_seeded_and_respects_chars(tiny_project: Path):
+    def generate(*args: str) -> str:
+        return run([*GENERATE, "--prompt", "KING:\n", *args], tiny_project, ENV).stdout.removesuffix("\n")
+
+    first = generate("--chars", "50", "--temperature", "0.8", "--seed", "1")
+    assert first.startswith("KING:\n") and len(first) == len("KING:\n") + 50
+    assert generate("--chars", "50", "--temperature", "0.8", "--seed", "1") == first
+    assert generate("--chars", "50", "--temperature", "0.8", "--seed", "2") != first
+    greedy = generate("--chars", "30", "--temperature", "0", "--seed", "1")
+    assert generate("--chars", "30", "--temperature", "0", "--seed", "9") == greedy
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--prompt", "Zürich"], "error: --prompt: characters never seen in training: 'Zü'; use characters of"),
+        (["--prompt", ""], "error: --prompt: empty; use characters of the training text"),
+        (["--chars", "0"], "error: --chars 0 --temperature 0.8: need chars >= 1 and a temperature >= 0"),
+    ],
+)
+def test_bad_generate_requests_are_one_line(tiny_project: Path, args: list[str], message: str):
+    result = run([*GENERATE, *args], tiny_project, ENV, check=False)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.strip().startswith(message) and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_generate_refuses_a_classification_dataset(tiny_project: Path):
+    result = run(["python", "-m", "stages.generate", "--dataset", "imdb", "--arch", "gru"], tiny_project, ENV, False)
+    assert result.returncode == 2
+    assert "generate needs one of the corpora" in result.stderr
+
+
+def test_real_shakespeare_through_the_mirror(tmp_path: Path, shared_data: Path):
+    """The real 1.1 MB text, its real checksum, one small model for one epoch."""
+    changes = {"language_models": {"gru": {"units": 32}}, "lm_train.epochs": 1, "generate.chars": 40}
+    project = make_project(tmp_path / "project", shared_data, changes)
+    result = run(["dvc", "repro", "lm_report@shakespeare"], project, project_env(shared_data))
+    assert stages_run(result.stdout) == {
+        "lm_download@shakespeare",
+        "lm_tokenize@shakespeare",
+        "lm_train@shakespeare-gru",
+        "lm_evaluate@shakespeare-gru",
+        "lm_report@shakespeare",
+    }
+    stats = json.loads((project / "data/shakespeare/stats.json").read_text())
+    assert stats["vocab_size"] == 66  # 65 characters in train, plus the unseen id
+    assert sum(stats[split]["characters"] for split in ("train", "val", "test")) == 1_115_394
+    metrics = json.loads((project / "metrics/shakespeare/gru.json").read_text())
+    assert metrics["cross_entropy"] < math.log(65)  # better than uniform after one epoch
+    assert metrics["characters"] == stats["test"]["windows"] * 100
