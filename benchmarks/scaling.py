@@ -52,7 +52,7 @@ def run_stage(project: Path, module: str, *args: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--base", type=int, default=5000, help="documents per split at factor 1")
-    parser.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--factors", type=int, nargs="*", default=[1, 2, 4])
     parser.add_argument("--arch", default="lstm")
     parser.add_argument("--copies", type=int, nargs="*", default=[1, 10], help="IMDB copies to tokenize")
     args = parser.parse_args()
