@@ -56,6 +56,8 @@ def main() -> None:
     parser.add_argument("--arch", default="lstm")
     parser.add_argument("--copies", type=int, nargs="*", default=[1, 10], help="IMDB copies to tokenize")
     args = parser.parse_args()
+    if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
+        os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
     with tempfile.TemporaryDirectory(prefix="rnnlab-scaling-") as tmp:
         project = Path(tmp)
         for name in PROJECT_FILES:

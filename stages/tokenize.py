@@ -73,15 +73,17 @@ def pad(sequences: list[np.ndarray], settings: Tokenize) -> np.ndarray:
 
 
 class SplitWriter:
-    """Pads one split's documents chunk by chunk straight into `.npy` files on disk, so memory stays
-    flat however many documents there are; keeps the running counts `stats` reports."""
+    """Pads one split's documents chunk by chunk and appends them to its `x.npy` on disk (numpy's header,
+    then the rows), so memory stays flat however many documents there are; keeps the counts `stats` reports."""
 
     CHUNK = 4096
 
     def __init__(self, folder: Path, labels: np.ndarray, settings: Tokenize):
         folder.mkdir()
         self.settings, self.labels, self.row, self.pending = settings, labels, 0, []
-        self.x = np.lib.format.open_memmap(folder / "x.npy", "w+", np.int32, (len(labels), settings.max_len))
+        self.x = open(folder / "x.npy", "wb")  # noqa: SIM115 -- closed in close(), after the last chunk
+        header = {"descr": np.dtype(np.int32).str, "fortran_order": False, "shape": (len(labels), settings.max_len)}
+        np.lib.format.write_array_header_1_0(self.x, header)
         np.save(folder / "y.npy", labels)
         self.lengths = np.zeros(len(labels), dtype=np.int32)  # before filling empties and truncation
         self.folder, self.oov, self.invalid_utf8 = folder, 0, 0
@@ -96,12 +98,12 @@ class SplitWriter:
 
     def flush(self) -> None:
         if self.pending:
-            self.x[self.row : self.row + len(self.pending)] = pad(fill_empty(self.pending), self.settings)
+            self.x.write(pad(fill_empty(self.pending), self.settings).astype(np.int32).tobytes())
             self.row, self.pending = self.row + len(self.pending), []
 
     def close(self, classes: list[str]) -> dict:
         self.flush()
-        self.x.flush()
+        self.x.close()
         np.save(self.folder / "lengths.npy", np.clip(self.lengths, 1, self.settings.max_len))
         return split_stats(self.lengths, self.oov, self.labels, classes, self.settings.max_len) | {
             "invalid_utf8": self.invalid_utf8
