@@ -6,6 +6,8 @@ in one line naming the key, instead of an hour later inside Keras.
 
 from __future__ import annotations
 
+import argparse
+import copy
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -13,10 +15,11 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stages import UserError
+from stages import UserError, run_stage
 from stages.registry import ARCHITECTURES, architecture_params_model, predicts_every_step
 
 PARAMS_FILE = Path("params.yaml")
+PRESETS_DIR = Path("presets")
 
 
 class _Loader(yaml.SafeLoader):
@@ -105,12 +108,21 @@ class Train(Section):
     epochs: PositiveInt
     batch_size: PositiveInt
     learning_rate: PositiveFloat
-    clipnorm: PositiveFloat
+    clipnorm: Annotated[float, Field(ge=0, allow_inf_nan=False)]  # 0: no gradient clipping
     embedding_dim: PositiveInt
     monitor: Literal["val_loss", "val_accuracy"]
     patience: Annotated[int, Field(ge=0)]
+    early_stopping: bool = True  # false: train all `epochs` and keep the last epoch's weights, as notebooks do
     distribution: Literal["single", "mirrored", "multi_worker"] = "single"
     cpu_devices: Annotated[int, Field(ge=0)] = 0  # mirrored without GPUs: split the CPU into this many devices
+
+
+class ClassifierTrain(Train):
+    """Padded documents: whether the model masks the padding, and whether batches are cut to their longest
+    document (length bucketing), which with the mask gives the same model for a fraction of the steps."""
+
+    mask: bool = True
+    bucketing: bool = True
 
 
 class Baseline(Section):
@@ -122,7 +134,7 @@ class Baseline(Section):
 class Params(Section):
     seed: Annotated[int, Field(ge=0)]
     datasets: dict[Annotated[str, Field(pattern=NAME)], Dataset]
-    train: Train
+    train: ClassifierTrain
     architectures: dict[str, dict[str, Any]]
     baseline: Baseline
     corpora: dict[Annotated[str, Field(pattern=NAME)], Corpus]
@@ -190,10 +202,10 @@ def validate(raw: Any) -> Params:
     return params
 
 
-def load_params(path: Path = PARAMS_FILE) -> Params:
-    """Read and validate params.yaml; a YAML syntax error is a ParamsError too."""
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; a missing file or a syntax error is a one-line ParamsError."""
     try:
-        raw = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader: no arbitrary objects
+        return yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader: no arbitrary objects
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found (run from the repository root)") from None
     except yaml.YAMLError as exc:
@@ -201,7 +213,51 @@ def load_params(path: Path = PARAMS_FILE) -> Params:
         where = f" line {mark.line + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise ParamsError(f"{path}:{where}: YAML syntax error: {problem}") from None
-    return validate(raw)
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml; a YAML syntax error is a ParamsError too."""
+    return validate(read_yaml(path))
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
+    """A copy of parsed params with dotted `key: value` overrides applied, as `dvc exp run -S` applies them."""
+    result = copy.deepcopy(raw)
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        node = result
+        for depth, part in enumerate(parents, 1):
+            if not isinstance(node, dict) or part not in node:
+                raise ParamsError(f"{key}: {'.'.join(parents[:depth])} is not in params.yaml")
+            node = node[part]
+        node[leaf] = value
+    return result
+
+
+def load_preset(name: str, params_path: Path = PARAMS_FILE) -> dict[str, Any]:
+    """A preset (`presets/<name>.yaml`): a flat mapping of dotted params keys to values, checked by
+    applying it to params.yaml and validating the result, so a stale preset fails before any work."""
+    path = PRESETS_DIR / f"{name}.yaml"
+    if not path.is_file():
+        allowed = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))) or "none"
+        raise ParamsError(f"--preset {name}: no {path}; allowed: {allowed}")
+    overrides = read_yaml(path)
+    if not isinstance(overrides, dict) or any(isinstance(value, (dict, list)) for value in overrides.values()):
+        raise ParamsError(f"{path}: expected a flat mapping of dotted params keys to plain values")
+    try:
+        validate(apply_overrides(read_yaml(params_path), overrides))
+    except ParamsError as exc:
+        raise ParamsError(f"{path}: {exc}") from None
+    return overrides
+
+
+def override_args(overrides: dict[str, Any]) -> list[str]:
+    """`dvc exp run` arguments for overrides: -S key=value, booleans as true/false."""
+    return [
+        arg
+        for key, value in overrides.items()
+        for arg in ("-S", f"{key}={str(value).lower() if isinstance(value, bool) else value}")
+    ]
 
 
 def dataset_params(params: Params, name: str) -> Dataset:
@@ -228,3 +284,16 @@ def architecture_kwargs(params: Params, name: str, section: str = "architectures
     if name not in entries:
         raise ParamsError(f"--arch {name}: not in params.yaml {section}; allowed: {', '.join(sorted(entries))}")
     return architecture_params_model(name).model_validate(entries[name]).model_dump()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description="Print a preset as `dvc exp run` arguments: dvc exp run $(python -m stages.params --preset NAME)"
+    )
+    parser.add_argument("--preset", required=True, help="a file name in presets/, without .yaml")
+    args = override_args(load_preset(parser.parse_args(argv).preset))
+    print("\n".join(" ".join(pair) for pair in zip(args[::2], args[1::2], strict=True)))
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -203,11 +203,13 @@ def architecture_params_model(name: str) -> type[BaseModel]:
     return create_model(f"{name}_params", __config__=config, **fields)
 
 
-def build_model(name: str, hyperparams: dict, vocab_size: int, embedding_dim: int, classes: int = 2) -> keras.Model:
-    """Token ids -> embedding (id 0 is padding, masked) -> architecture -> class probabilities:
-    one sigmoid unit, P(class 1), for two classes; a softmax over them for more."""
+def build_model(
+    name: str, hyperparams: dict, vocab_size: int, embedding_dim: int, classes: int = 2, mask: bool = True
+) -> keras.Model:
+    """Token ids -> embedding (id 0 is padding, masked unless `mask` is false, as in the notebooks) ->
+    architecture -> class probabilities: one sigmoid unit, P(class 1), for two classes; a softmax for more."""
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    x = layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+    x = layers.Embedding(vocab_size, embedding_dim, mask_zero=mask, name="embedding")(inputs)
     for layer in ARCHITECTURES[name](**hyperparams):
         x = layer(x)
     units, activation = (1, "sigmoid") if classes == 2 else (classes, "softmax")

@@ -62,38 +62,88 @@ def class_weights(labels: np.ndarray, classes: int, option: str) -> dict[int, fl
     return {i: float(weight) for i, weight in enumerate(weights)}
 
 
+class EpochClock(keras.callbacks.Callback):
+    """Seconds since the start of `fit` at the end of each epoch (validation included)."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.started, self.ends = time.perf_counter(), []
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.ends.append(time.perf_counter() - self.started)
+
+
+class LengthBatches(keras.utils.PyDataset):
+    """Length bucketing: batches of documents of similar length, each cut to its longest document (rounded
+    up to a multiple of 32, so few distinct shapes get compiled). With the padding masked the model is the
+    same, but a batch of short reviews no longer steps through `max_len` positions. Batches are regrouped
+    every epoch from a seeded shuffle: documents are sorted by length only within pools of 50 batches."""
+
+    POOL = 50
+    ROUND = 32
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray, batch_size: int, pre_padded: bool, seed: int):
+        super().__init__()
+        self.x, self.y, self.lengths = x, y, lengths
+        self.batch_size, self.pre_padded = batch_size, pre_padded
+        self.rng = np.random.default_rng(seed)
+        self.on_epoch_end()
+
+    def on_epoch_end(self) -> None:
+        order = self.rng.permutation(len(self.y))
+        size, pool = self.batch_size, self.batch_size * self.POOL
+        chunks = np.split(order, range(pool, len(order), pool))
+        pools = [chunk[np.argsort(self.lengths[chunk], kind="stable")] for chunk in chunks]
+        batches = [batch for chunk in pools for batch in np.split(chunk, range(size, len(chunk), size))]
+        self.batches = [batches[i] for i in self.rng.permutation(len(batches))]
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.sort(self.batches[index])
+        longest = int(self.lengths[rows].max())
+        width = min(self.x.shape[1], max(self.ROUND, -(-longest // self.ROUND) * self.ROUND))
+        x = self.x[rows]
+        return (x[:, -width:] if self.pre_padded else x[:, :width]), self.y[rows]
+
+
+Inputs = tuple[np.ndarray, np.ndarray] | keras.utils.PyDataset
+
+
 def fit(
     build: Callable[[], keras.Model],
     loss: str | keras.losses.Loss,
     settings: Train,
-    data: dict[str, tuple[np.ndarray, np.ndarray]],
+    data: dict[str, Inputs],
     live_dir: Path,
     stage: str,
     class_weight: dict[int, float] | None = None,
 ) -> tuple[keras.Model, dict]:
-    """Build (inside the distribution scope), compile and fit; returns the model with its best weights
-    restored and a summary. Shared by the classifiers and the language models."""
+    """Build (inside the distribution scope), compile and fit; returns the model (with its best weights
+    restored when early-stopped) and a summary. Shared by the classifiers and the language models.
+    `data` holds (x, y) arrays or ready-made batches per split."""
     with distribution_scope(settings.distribution, settings.cpu_devices, settings.batch_size):
         model = build()
         devices = replicas()
         model.compile(
-            optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm),
+            optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm or None),
             loss=loss,
             metrics=["accuracy"],
         )
         stopper = keras.callbacks.EarlyStopping(settings.monitor, patience=settings.patience, restore_best_weights=True)
+        clock = EpochClock()
+        batched = isinstance(data["train"], keras.utils.PyDataset)
         with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
-            started = time.perf_counter()
+            callbacks = [keras.callbacks.TerminateOnNaN(), LiveLogger(live), clock]
             history = model.fit(
-                *data["train"],
+                *((data["train"],) if batched else data["train"]),
                 validation_data=data["val"],
                 epochs=settings.epochs,
-                batch_size=settings.batch_size,
+                batch_size=None if batched else settings.batch_size,
                 class_weight=class_weight,
-                callbacks=[stopper, keras.callbacks.TerminateOnNaN(), LiveLogger(live)],
+                callbacks=[stopper, *callbacks] if settings.early_stopping else callbacks,
                 verbose=1 if sys.stdout.isatty() else 2,
             )
-            seconds = time.perf_counter() - started
     losses = history.history.get("loss", [])
     if not losses or not all(math.isfinite(v) for v in losses):
         shutil.rmtree(live_dir, ignore_errors=True)  # the diverged run's curves must not pass for results
@@ -102,13 +152,14 @@ def fit(
             f"{stage}: loss became {losses[-1] if losses else 'undefined'} at epoch {len(losses)}; "
             f"lower {section}.learning_rate or {section}.clipnorm"
         )
-    best = stopper.best_epoch
+    best = stopper.best_epoch if settings.early_stopping else len(losses) - 1  # the epoch whose weights are kept
     summary = {
         "epochs": len(losses),
         "best_epoch": best + 1,
         "val_accuracy": round(history.history["val_accuracy"][best], 4),
         "val_loss": round(history.history["val_loss"][best], 4),
-        "train_seconds": round(seconds, 1),
+        "train_seconds": round(clock.ends[-1], 1),
+        "seconds_to_best": round(clock.ends[best], 1),  # when the kept weights existed: time to final accuracy
         "params": model.count_params(),
         "replicas": devices,
     }
@@ -118,23 +169,26 @@ def fit(
 def train_classifier(params: Params, dataset: str, arch: str, live_dir: Path) -> tuple[keras.Model, dict]:
     """Fit `arch` on a classification dataset: a sigmoid or softmax head over the padded, masked reviews."""
     paths, settings = Paths(dataset), params.train
+    pre_padded = params.datasets[dataset].tokenize.padding == "pre"
+    arrays = {split: load_arrays(paths.tokenized / split) for split in ("train", "val")}
     data = {
-        split: (arrays["x"], arrays["y"])
-        for split in ("train", "val")
-        for arrays in [load_arrays(paths.tokenized / split)]
+        split: LengthBatches(a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed)
+        if settings.bucketing
+        else (a["x"], a["y"])
+        for split, a in arrays.items()
     }
     vocab_size = len(read_lines(paths.tokenized / "vocab.txt"))
     classes = len(read_lines(paths.tokenized / "classes.txt"))
     hyperparams = architecture_kwargs(params, arch)
     keras.utils.set_random_seed(params.seed)
     return fit(
-        lambda: build_model(arch, hyperparams, vocab_size, settings.embedding_dim, classes),
+        lambda: build_model(arch, hyperparams, vocab_size, settings.embedding_dim, classes, settings.mask),
         "binary_crossentropy" if classes == 2 else "sparse_categorical_crossentropy",
         settings,
         data,
         live_dir,
         f"train@{dataset}-{arch}",
-        class_weights(data["train"][1], classes, params.datasets[dataset].class_weight),
+        class_weights(arrays["train"]["y"], classes, params.datasets[dataset].class_weight),
     )
 
 

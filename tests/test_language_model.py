@@ -35,6 +35,7 @@ LM_METRIC_KEYS = {
     "val_loss",
     "val_bits_per_char",
     "train_seconds",
+    "seconds_to_best",
     "params",
     "replicas",
 }

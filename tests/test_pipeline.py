@@ -25,6 +25,7 @@ METRIC_KEYS = {
     "confusion",
     "params",
     "train_seconds",
+    "seconds_to_best",
     "epochs",
     "best_epoch",
     "val_accuracy",

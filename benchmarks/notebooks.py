@@ -1,0 +1,174 @@
+"""The project's defaults against the reference notebooks' settings, side by side through the same pipeline.
+
+    RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.notebooks [--docs 4000] [--repeats 3]
+        [--write docs/benchmarks.md]
+
+Copies the project into a temporary git + DVC repository and limits IMDB to a fixed, stratified,
+seeded subset (`split.train_docs` = `split.test_docs` = --docs; 0 = all 25,000 each). Each repeat
+runs `dvc repro --no-run-cache` of the evaluate stages three times: every architecture with
+params.yaml as it is, then the architectures each preset in presets/ configures, with that preset
+applied. Accuracy is the test split's; `fit s` is `train_seconds` (the whole `fit`, validation
+included) and `to final s` is `seconds_to_best`: the time until the kept weights existed. The
+ratio divides the defaults' time to their final accuracy by the notebook's training time. Times
+are medians over the repeats; accuracy is deterministic for a fixed seed on one machine.
+Prints a Markdown table; --write replaces (or appends) this backend's section in a Markdown file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from stages.params import PRESETS_DIR, apply_overrides, load_preset
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_FILES = ("stages", "presets", "params.yaml", "dvc.yaml", ".dvc/config", ".dvcignore", ".gitignore")
+DEFAULTS = "defaults"
+ENV = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's dvc
+
+
+def make_project(dest: Path) -> Path:
+    """A committed git + DVC copy of the project files (no data, no results)."""
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        (dest / name).parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, dest / name)
+    identity = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
+    for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", *identity, "commit", "-q", "-m", "project"]):
+        subprocess.run(command, cwd=dest, check=True)
+    return dest
+
+
+def preset_architectures() -> dict[str, list[str]]:
+    """Each preset in presets/ and the architectures it configures (its `architectures.<name>.*` keys)."""
+    return {
+        path.stem: sorted({key.split(".")[1] for key in load_preset(path.stem) if key.startswith("architectures.")})
+        for path in sorted(PRESETS_DIR.glob("*.yaml"))
+    }
+
+
+def run_config(project: Path, base: dict, overrides: dict, architectures: list[str]) -> dict[str, dict]:
+    """Write params (base + overrides), reproduce the architectures' evaluate stages, return their metrics."""
+    (project / "params.yaml").write_text(yaml.safe_dump(apply_overrides(base, overrides), sort_keys=False))
+    targets = [f"evaluate@imdb-{arch}" for arch in architectures]
+    result = subprocess.run(
+        ["dvc", "repro", "--no-run-cache", *targets], cwd=project, capture_output=True, text=True, check=False, env=ENV
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"dvc repro {' '.join(targets)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return {arch: json.loads((project / "metrics/imdb" / f"{arch}.json").read_text()) for arch in architectures}
+
+
+def hardware() -> str:
+    """CPU model and cores, plus the GPU when the backend sees one."""
+    cpu = platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file() and (match := re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())):
+        cpu = match.group(1).strip()
+    import keras
+
+    backend = keras.backend.backend()
+    gpus = []
+    if backend == "jax":
+        import jax
+
+        gpus = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
+    device = f"{len(gpus)} x {gpus[0]}" if gpus else "no GPU"
+    return f"{cpu}, {os.cpu_count()} cores, {device}; Keras {keras.__version__} on {backend}"
+
+
+def table(runs: list[dict[str, dict[str, dict]]], presets: dict[str, list[str]]) -> list[str]:
+    """One row per architecture: its defaults against its notebook preset (medians over the repeats)."""
+
+    def median(config: str, arch: str, key: str) -> float:
+        return statistics.median(run[config][arch][key] for run in runs)
+
+    rows = [
+        "| architecture | notebook preset | notebook accuracy | notebook fit s | rnnlab accuracy | rnnlab to final s "
+        "(fit s) | time ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for arch in runs[0][DEFAULTS]:
+        ours = f"{median(DEFAULTS, arch, 'accuracy'):.4f} | {median(DEFAULTS, arch, 'seconds_to_best'):.1f} " + (
+            f"({median(DEFAULTS, arch, 'train_seconds'):.1f})"
+        )
+        matched = [preset for preset, architectures in presets.items() if arch in architectures]
+        if not matched:
+            rows.append(f"| {arch} | none | | | {ours} | |")
+        for preset in matched:
+            theirs = median(preset, arch, "train_seconds")
+            ratio = median(DEFAULTS, arch, "seconds_to_best") / theirs
+            rows.append(
+                f"| {arch} | {preset} | {median(preset, arch, 'accuracy'):.4f} | {theirs:.1f} | {ours} | {ratio:.2f} |"
+            )
+    return rows
+
+
+def write_section(path: Path, label: str, lines: list[str]) -> None:
+    """Replace the section between this label's markers, or append it."""
+    begin, end = f"<!-- benchmarks.notebooks {label} -->", f"<!-- /benchmarks.notebooks {label} -->"
+    block = "\n".join([begin, *lines, end])
+    text = path.read_text() if path.is_file() else ""
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=4000, help="train and test documents (0 = all)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--write", type=Path, help="Markdown file whose section for this backend is replaced")
+    args = parser.parse_args()
+    if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
+        os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
+    subset = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}
+    with tempfile.TemporaryDirectory(prefix="rnnlab-notebooks-") as tmp:
+        project = make_project(Path(tmp))
+        os.chdir(project)  # presets and params are read from the copy
+        base = yaml.safe_load(Path("params.yaml").read_text())
+        presets = preset_architectures()
+        configs = {DEFAULTS: ({}, list(base["architectures"]))}
+        configs |= {name: (load_preset(name), architectures) for name, architectures in presets.items()}
+        runs = []
+        for repeat in range(args.repeats):
+            runs.append({})
+            for config, (overrides, architectures) in configs.items():
+                print(f"repeat {repeat + 1}/{args.repeats}: {config} ({', '.join(architectures)})", file=sys.stderr)
+                runs[-1][config] = run_config(project, base, subset | overrides, architectures)
+        os.chdir(ROOT)
+    docs = f"{args.docs:,} train and {args.docs:,} test documents" if args.docs else "full IMDB (25,000 / 25,000)"
+    lines = [
+        f"{hardware()}; {docs}; medians of {args.repeats} runs; {date.today().isoformat()}.",
+        f"Command: `python -m benchmarks.notebooks --docs {args.docs} --repeats {args.repeats}`",
+        "",
+        *table(runs, presets),
+    ]
+    print("\n".join(lines))
+    if args.write:
+        import keras
+
+        write_section(args.write, keras.backend.backend(), lines)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""Notebook-faithful presets and the training switches they use: mask, bucketing, early stopping, clipping."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import yaml
+
+from benchmarks.notebooks import table, write_section
+from stages.params import ParamsError, apply_overrides, load_preset, override_args
+from stages.registry import build_model
+from stages.train import LengthBatches
+from tests.conftest import ROOT, TINY, make_project, project_env, run
+
+
+def test_presets_are_valid_and_name_their_architectures(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(ROOT)
+    first, second = load_preset("notebook_64"), load_preset("notebook_128")
+    assert first["datasets.imdb.tokenize.max_len"] == 500 and first["train.mask"] is False
+    assert {key.split(".")[1] for key in first if key.startswith("architectures.")} == {
+        "simple_rnn",
+        "stacked_rnn",
+        "bi_rnn",
+        "cnn_rnn",
+    }
+    assert second["architectures.gru.units"] == 128 and second["train.batch_size"] == 32
+    assert override_args({"train.mask": False, "train.clipnorm": 0.0}) == [
+        "-S",
+        "train.mask=false",
+        "-S",
+        "train.clipnorm=0.0",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("preset", "expected"),
+    [
+        ("train.epochz: 5\n", "presets/bad.yaml: train.epochz: unknown key"),
+        ("trian.epochs: 5\n", "presets/bad.yaml: trian.epochs: trian is not in params.yaml"),
+        ("train.mask: 0\n", "presets/bad.yaml: train.mask: Input should be a valid boolean (got 0)"),
+        ("train: {epochs: 5}\n", "presets/bad.yaml: expected a flat mapping of dotted params keys to plain values"),
+    ],
+)
+def test_a_bad_preset_fails_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, preset: str, expected: str):
+    (tmp_path / "presets").mkdir()
+    (tmp_path / "presets/bad.yaml").write_text(preset)
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParamsError) as error:
+        load_preset("bad")
+    assert str(error.value) == expected
+
+
+def test_unknown_preset_cli_lists_the_presets():
+    result = run(["python", "-m", "stages.params", "--preset", "notebooks"], ROOT, project_env(None), check=False)
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == "error: --preset notebooks: no presets/notebooks.yaml; allowed: notebook_128, notebook_64"
+    )
+
+
+def test_apply_overrides_leaves_the_original_alone():
+    base = {"train": {"epochs": 6}}
+    assert apply_overrides(base, {"train.epochs": 5}) == {"train": {"epochs": 5}}
+    assert base == {"train": {"epochs": 6}}
+
+
+@pytest.mark.parametrize("pre_padded", [False, True])
+def test_length_batches_cover_every_row_once_cut_to_their_longest(pre_padded: bool):
+    lengths = np.array([3, 40, 7, 64, 1, 33, 5, 64, 20, 2, 9, 50])
+    x = np.zeros((len(lengths), 64), dtype=np.int32)
+    for row, length in enumerate(lengths):
+        tokens = np.arange(1, length + 1) + 100 * row
+        if pre_padded:
+            x[row, 64 - length :] = tokens
+        else:
+            x[row, :length] = tokens
+    y = np.arange(len(lengths))
+    batches = LengthBatches(x, y, lengths, batch_size=5, pre_padded=pre_padded, seed=0)
+    for _ in range(2):  # two epochs, regrouped in between
+        seen = []
+        for index in range(len(batches)):
+            xb, yb = batches[index]
+            longest = lengths[yb].max()
+            assert xb.shape[1] == min(64, max(32, -(-longest // 32) * 32))
+            for row, label in zip(xb, yb, strict=True):  # every real token survived the cut
+                assert np.count_nonzero(row) == lengths[label]
+            seen.extend(yb.tolist())
+        assert sorted(seen) == y.tolist() and len(batches) == 3
+        batches.on_epoch_end()
+
+
+def test_masked_model_scores_a_bucketed_batch_as_the_full_padding():
+    """Cutting a batch to its longest review changes nothing for a masked model: bucketing is only speed."""
+    keras.utils.set_random_seed(0)
+    model = build_model("gru", {"units": 8, "dropout": 0.0}, vocab_size=50, embedding_dim=8)
+    x = np.zeros((3, 96), dtype=np.int32)
+    x[0, :10], x[1, :30], x[2, :5] = 7, 9, 11
+    batches = LengthBatches(x, np.arange(3), np.array([10, 30, 5]), batch_size=3, pre_padded=False, seed=0)
+    cut, rows = batches[0]
+    assert cut.shape == (3, 32)
+    np.testing.assert_allclose(model.predict(cut, verbose=0), model.predict(x[rows], verbose=0), atol=1e-5)
+
+
+def test_unmasked_model_sees_the_padding():
+    keras.utils.set_random_seed(0)
+    model = build_model("gru", {"units": 8, "dropout": 0.0}, vocab_size=50, embedding_dim=8, mask=False)
+    assert model.get_layer("embedding").mask_zero is False
+    short = np.array([[5, 6, 7, 8]], dtype=np.int32)
+    assert not np.allclose(model.predict(short, verbose=0), model.predict(np.pad(short, ((0, 0), (4, 0))), verbose=0))
+
+
+def test_notebook_preset_runs_through_dvc_exp_run(tmp_path: Path, fake_mirror: Path):
+    """The documented command: `dvc exp run $(python -m stages.params --preset notebook_64)`, shrunk to tiny
+    sizes: all epochs run (no early stopping), the last weights are kept, and the model has no mask."""
+    project = make_project(tmp_path / "project", fake_mirror, TINY)
+    env = project_env(fake_mirror)
+    preset = run(["python", "-m", "stages.params", "--preset", "notebook_64"], project, env).stdout.split()
+    shrink = ["-S", "datasets.imdb.tokenize.max_len=48", "-S", "train.epochs=3", "-S", "train.embedding_dim=8"]
+    shrink += ["-S", "architectures.simple_rnn.units=8"]
+    run(["dvc", "exp", "run", "-n", "notebook", *preset, *shrink, "evaluate@imdb-simple_rnn"], project, env)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["train"]["early_stopping"] is False and params["datasets"]["imdb"]["tokenize"]["padding"] == "pre"
+    metrics = json.loads((project / "metrics/imdb/simple_rnn.json").read_text())
+    assert metrics["epochs"] == 3 and metrics["best_epoch"] == 3
+    assert metrics["seconds_to_best"] == metrics["train_seconds"]
+    model = keras.saving.load_model(project / "data/imdb/models/simple_rnn.keras")
+    assert model.get_layer("embedding").mask_zero is False
+    assert np.load(project / "data/imdb/tokenized/train/x.npy").shape[1] == 48
+
+
+def test_benchmark_table_and_docs_section(tmp_path: Path):
+    def result(accuracy: float, seconds: float, to_best: float) -> dict:
+        return {"accuracy": accuracy, "train_seconds": seconds, "seconds_to_best": to_best}
+
+    runs = [
+        {
+            "defaults": {"gru": result(0.88, 30.0, 10.0), "attention_rnn": result(0.89, 20.0, 8.0)},
+            "notebook_128": {"gru": result(0.85, 100.0, 100.0)},
+        },
+        {
+            "defaults": {"gru": result(0.88, 34.0, 12.0), "attention_rnn": result(0.89, 22.0, 9.0)},
+            "notebook_128": {"gru": result(0.85, 120.0, 120.0)},
+        },
+    ]
+    rows = table(runs, {"notebook_128": ["gru"]})
+    assert rows[2] == "| gru | notebook_128 | 0.8500 | 110.0 | 0.8800 | 11.0 (32.0) | 0.10 |"
+    assert rows[3] == "| attention_rnn | none | | | 0.8900 | 8.5 (21.0) | |"
+    docs = tmp_path / "benchmarks.md"
+    docs.write_text("# Benchmarks\n")
+    write_section(docs, "jax", ["first"])
+    write_section(docs, "tensorflow", ["cpu"])
+    write_section(docs, "jax", ["second"])
+    text = docs.read_text()
+    assert "first" not in text and text.count("second") == 1 and "cpu" in text
+    assert text.index("second") < text.index("tensorflow")  # replaced in place
