@@ -36,6 +36,13 @@ from stages.params import PRESETS_DIR, apply_overrides, load_preset
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("stages", "presets", "params.yaml", "dvc.yaml", ".dvc/config", ".dvcignore", ".gitignore")
 DEFAULTS = "defaults"
+# What each lever buys: the defaults with one of them set back to the notebooks' way.
+LEVERS = {
+    "no length bucketing": {"train.bucketing": False},
+    "max_len 500 instead of 256": {"datasets.imdb.tokenize.max_len": 500},
+    "pre-padded, unmasked": {"datasets.imdb.tokenize.padding": "pre", "train.mask": False},
+    "5 fixed epochs, last weights": {"train.early_stopping": False, "train.epochs": 5},
+}
 ENV = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's dvc
 
 
@@ -96,11 +103,19 @@ def hardware() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {device}; Keras {keras.__version__} on {backend}"
 
 
-def table(runs: list[dict[str, dict[str, dict]]], presets: dict[str, list[str]]) -> list[str]:
+Runs = list[dict[str, dict[str, dict]]]  # per repeat: configuration -> architecture -> metrics
+
+
+def median_of(runs: Runs, config: str, arch: str, key: str) -> float:
+    """A metric's median over the repeats that ran `config`."""
+    return statistics.median(run[config][arch][key] for run in runs if config in run)
+
+
+def table(runs: Runs, presets: dict[str, list[str]]) -> list[str]:
     """One row per architecture: its defaults against its notebook preset (medians over the repeats)."""
 
     def median(config: str, arch: str, key: str) -> float:
-        return statistics.median(run[config][arch][key] for run in runs)
+        return median_of(runs, config, arch, key)
 
     rows = [
         "| architecture | notebook preset | notebook accuracy | notebook fit s | rnnlab accuracy | rnnlab to final s "
@@ -123,6 +138,33 @@ def table(runs: list[dict[str, dict[str, dict]]], presets: dict[str, list[str]])
     return rows
 
 
+def lever_table(runs: Runs) -> list[str]:
+    """One row per lever: the defaults with it reverted, against the defaults, over every architecture
+    (medians over the repeats that ran the lever)."""
+    rows = [
+        "| reverted to the notebooks' way | test accuracy change: median (min, max) | time to final accuracy x | "
+        "fit time x |",
+        "| --- | --- | --- | --- |",
+    ]
+    architectures = list(runs[0][DEFAULTS])
+    for lever in (name for name in runs[0] if name in LEVERS):
+        measured = [run for run in runs if lever in run]  # the defaults of the same repeats
+
+        def median(config: str, arch: str, key: str, measured: Runs = measured) -> float:
+            return median_of(measured, config, arch, key)
+
+        change = [median(lever, a, "accuracy") - median(DEFAULTS, a, "accuracy") for a in architectures]
+        to_final, fit = (
+            statistics.median(median(lever, a, key) / median(DEFAULTS, a, key) for a in architectures)
+            for key in ("seconds_to_best", "train_seconds")
+        )
+        rows.append(
+            f"| {lever} | {statistics.median(change):+.4f} ({min(change):+.4f}, {max(change):+.4f}) | "
+            f"{to_final:.2f} | {fit:.2f} |"
+        )
+    return rows
+
+
 def write_section(path: Path, label: str, lines: list[str]) -> None:
     """Replace the section between this label's markers, or append it."""
     begin, end = f"<!-- benchmarks.notebooks {label} -->", f"<!-- /benchmarks.notebooks {label} -->"
@@ -137,6 +179,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=4000, help="train and test documents (0 = all)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--levers", type=int, default=0, help="in this many repeats, also run each lever reverted")
     parser.add_argument("--write", type=Path, help="Markdown file whose section for this backend is replaced")
     args = parser.parse_args()
     if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
@@ -149,19 +192,26 @@ def main() -> None:
         presets = preset_architectures()
         configs = {DEFAULTS: ({}, list(base["architectures"]))}
         configs |= {name: (load_preset(name), architectures) for name, architectures in presets.items()}
+        levers = {name: (overrides, configs[DEFAULTS][1]) for name, overrides in LEVERS.items()}
         runs = []
         for repeat in range(args.repeats):
             runs.append({})
-            for config, (overrides, architectures) in configs.items():
+            for config, (overrides, architectures) in (configs | (levers if repeat < args.levers else {})).items():
                 print(f"repeat {repeat + 1}/{args.repeats}: {config} ({', '.join(architectures)})", file=sys.stderr)
                 runs[-1][config] = run_config(project, base, subset | overrides, architectures)
         os.chdir(ROOT)
     docs = f"{args.docs:,} train and {args.docs:,} test documents" if args.docs else "full IMDB (25,000 / 25,000)"
     lines = [
         f"{hardware()}; {docs}; medians of {args.repeats} runs; {date.today().isoformat()}.",
-        f"Command: `python -m benchmarks.notebooks --docs {args.docs} --repeats {args.repeats}`",
+        f"Command: `python -m benchmarks.notebooks --docs {args.docs} --repeats {args.repeats}"
+        f"{f' --levers {args.levers}' if args.levers else ''}`",
         "",
         *table(runs, presets),
+        *(
+            ["", "What each lever buys (ratios above 1: reverting it costs time):", "", *lever_table(runs)]
+            if args.levers
+            else []
+        ),
     ]
     print("\n".join(lines))
     if args.write:
