@@ -43,7 +43,6 @@ LEVERS = {
     "pre-padded, unmasked": {"datasets.imdb.tokenize.padding": "pre", "train.mask": False},
     "5 fixed epochs, last weights": {"train.early_stopping": False, "train.epochs": 5},
 }
-ENV = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's dvc
 
 
 def make_project(dest: Path) -> Path:
@@ -73,8 +72,9 @@ def run_config(project: Path, base: dict, overrides: dict, architectures: list[s
     """Write params (base + overrides), reproduce the architectures' evaluate stages, return their metrics."""
     (project / "params.yaml").write_text(yaml.safe_dump(apply_overrides(base, overrides), sort_keys=False))
     targets = [f"evaluate@imdb-{arch}" for arch in architectures]
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's dvc
     result = subprocess.run(
-        ["dvc", "repro", "--no-run-cache", *targets], cwd=project, capture_output=True, text=True, check=False, env=ENV
+        ["dvc", "repro", "--no-run-cache", *targets], cwd=project, capture_output=True, text=True, check=False, env=env
     )
     if result.returncode != 0:
         raise SystemExit(f"dvc repro {' '.join(targets)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
