@@ -16,7 +16,14 @@ from tests import fakes
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
 PROJECT_FILES = (
-    "stages", "presets", "params.yaml", "dvc.yaml", ".dvc/config", ".dvc/.gitignore", ".dvcignore", ".gitignore"
+    "stages",
+    "presets",
+    "params.yaml",
+    "dvc.yaml",
+    ".dvc/config",
+    ".dvc/.gitignore",
+    ".dvcignore",
+    ".gitignore",
 )
 
 # Small enough that a full `dvc repro` of all architectures takes about a minute on 2 cores.
