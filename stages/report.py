@@ -142,8 +142,7 @@ stopping and model selection used the validation split carved from train.
 {results_table(metrics | {"baseline (TF-IDF + logistic regression)": baseline})}
 Shared training settings: embedding {train.embedding_dim}, batch {train.batch_size}, Adam lr {train.learning_rate},
 clipnorm {train.clipnorm or "none"}, {stopping}, padding {"masked" if train.mask else "not masked"}{
-        ", length-bucketed batches" if train.bucketing else ""
-    }, {weighting}. `train_seconds` is the wall time of `fit`,
+", length-bucketed batches" if train.bucketing else ""}, {weighting}. `train_seconds` is the wall time of `fit`,
 `seconds_to_best` the time until the kept weights existed; `precision`, `recall`
 and `f1` are macro averages over the classes (per-class figures are in `metrics/{name}/<arch>.json`).
 
