@@ -20,6 +20,7 @@ from stages.registry import ARCHITECTURES, architecture_params_model, predicts_e
 
 PARAMS_FILE = Path("params.yaml")
 PRESETS_DIR = Path("presets")
+TRAIN_OVERRIDES = "train"  # key of an `architectures` entry holding its own overrides of the `train` section
 
 
 class _Loader(yaml.SafeLoader):
@@ -187,8 +188,10 @@ def validate(raw: Any) -> Params:
         for name, values in getattr(params, section).items():
             if name not in allowed:
                 raise ParamsError(f"{section}.{name}: unknown architecture; allowed: {', '.join(allowed)}")
+            if section == "architectures":
+                classifier_train(params, name)  # its `train` overrides, validated as the merged settings
             try:
-                architecture_params_model(name).model_validate(values)
+                architecture_params_model(name).model_validate(_hyperparams(section, values))
             except ValidationError as exc:
                 raise _first_error(exc, (section, name)) from None
     for name, corpus in params.corpora.items():
@@ -278,12 +281,29 @@ def is_corpus(params: Params, name: str) -> bool:
     raise ParamsError(f"--dataset {name}: not in params.yaml datasets or corpora; allowed: {allowed}")
 
 
+def _hyperparams(section: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """An `architectures` entry without its `train` overrides: the builder's arguments."""
+    return {key: value for key, value in entry.items() if not (section == "architectures" and key == TRAIN_OVERRIDES)}
+
+
 def architecture_kwargs(params: Params, name: str, section: str = "architectures") -> dict[str, Any]:
     """An architecture's validated hyperparameters from `architectures` or `language_models`, defaults filled in."""
     entries = getattr(params, section)
     if name not in entries:
         raise ParamsError(f"--arch {name}: not in params.yaml {section}; allowed: {', '.join(sorted(entries))}")
-    return architecture_params_model(name).model_validate(entries[name]).model_dump()
+    return architecture_params_model(name).model_validate(_hyperparams(section, entries[name])).model_dump()
+
+
+def classifier_train(params: Params, name: str) -> ClassifierTrain:
+    """`train` with the architecture's own `train:` overrides applied: one model can differ (say, a cell
+    that learns worse from length-sorted batches) while a change to `train` still reaches them all."""
+    overrides = params.architectures.get(name, {}).get(TRAIN_OVERRIDES, {})
+    if not isinstance(overrides, dict):
+        raise ParamsError(f"architectures.{name}.{TRAIN_OVERRIDES}: expected a mapping of train keys")
+    try:
+        return ClassifierTrain.model_validate(params.train.model_dump() | overrides)
+    except ValidationError as exc:
+        raise _first_error(exc, ("architectures", name, TRAIN_OVERRIDES)) from None
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,7 +19,7 @@ from matplotlib.ticker import MaxNLocator
 
 from stages import run_stage
 from stages.data import SPLITS, Paths, atomic_write, read_json
-from stages.params import Params, is_corpus, load_params
+from stages.params import TRAIN_OVERRIDES, Params, is_corpus, load_params
 
 COLUMNS = (
     "accuracy",
@@ -125,6 +125,13 @@ def render(params: Params, name: str, metrics: dict[str, dict], baseline: dict, 
         f"{s['length']['p50']} / {s['length']['p95']} | {s['oov_rate']:.2%} | {s['truncated_fraction']:.1%} |\n"
         for split, s in ((split, stats[split]) for split in SPLITS)
     )
+    padding = ("masked" if train.mask else "not masked") + (", length-bucketed batches" if train.bucketing else "")
+    overrides = {arch: params.architectures[arch].get(TRAIN_OVERRIDES) for arch in archs}
+    own_settings = "".join(
+        f"\n{arch} overrides: " + ", ".join(f"{key} {value}" for key, value in keys.items()) + "."
+        for arch, keys in overrides.items()
+        if keys
+    )
     weighting = "balanced class weights" if settings.class_weight == "balanced" else "unweighted classes"
     stopping = (
         f"up to {train.epochs} epochs, early stopping on `{train.monitor}` (patience {train.patience}, best weights "
@@ -141,10 +148,10 @@ stopping and model selection used the validation split carved from train.
 
 {results_table(metrics | {"baseline (TF-IDF + logistic regression)": baseline})}
 Shared training settings: embedding {train.embedding_dim}, batch {train.batch_size}, Adam lr {train.learning_rate},
-clipnorm {train.clipnorm or "none"}, {stopping}, padding {"masked" if train.mask else "not masked"}{
-", length-bucketed batches" if train.bucketing else ""}, {weighting}. `train_seconds` is the wall time of `fit`,
-`seconds_to_best` the time until the kept weights existed; `precision`, `recall`
-and `f1` are macro averages over the classes (per-class figures are in `metrics/{name}/<arch>.json`).
+clipnorm {train.clipnorm or "none"}, {stopping}, padding {padding}, {weighting}.{own_settings}
+`train_seconds` is the wall time of `fit`, `seconds_to_best` the time until the kept weights existed;
+`precision`, `recall` and `f1` are macro averages over the classes (per-class figures are in
+`metrics/{name}/<arch>.json`).
 
 ![accuracy vs training time](figures/accuracy_vs_time.png)
 

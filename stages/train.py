@@ -23,7 +23,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from stages import UserError, run_stage
 from stages.data import Paths, atomic_write, load_arrays, load_ids, read_lines, read_vocab, windows, write_json
 from stages.distribution import distribution_scope, is_chief, replicas
-from stages.params import Params, Train, architecture_kwargs, is_corpus, load_params
+from stages.params import Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
 from stages.registry import build_language_model, build_model
 
 
@@ -76,7 +76,9 @@ class LengthBatches(keras.utils.PyDataset):
     """Length bucketing: batches of documents of similar length, each cut to its longest document (rounded
     up to a multiple of 32, so few distinct shapes get compiled). With the padding masked the model is the
     same, but a batch of short reviews no longer steps through `max_len` positions. Batches are regrouped
-    every epoch from a seeded shuffle: documents are sorted by length only within pools of 50 batches."""
+    every epoch from a seeded shuffle: documents are sorted by length only within pools of 50 batches.
+    The widest and the narrowest batch lead each epoch: TensorFlow's input signature is read from the first
+    two batches, so they must differ in width wherever any batches do."""
 
     POOL = 50
     ROUND = 32
@@ -94,16 +96,22 @@ class LengthBatches(keras.utils.PyDataset):
         chunks = np.split(order, range(pool, len(order), pool))
         pools = [chunk[np.argsort(self.lengths[chunk], kind="stable")] for chunk in chunks]
         batches = [batch for chunk in pools for batch in np.split(chunk, range(size, len(chunk), size))]
-        self.batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        batches = [batches[i] for i in self.rng.permutation(len(batches))]
+        widths = [self.width(batch) for batch in batches]
+        lead = list(dict.fromkeys([int(np.argmax(widths)), int(np.argmin(widths))]))
+        self.batches = [batches[i] for i in lead] + [b for i, b in enumerate(batches) if i not in lead]
+
+    def width(self, rows: np.ndarray) -> int:
+        """The batch's longest document rounded up to ROUND tokens, at most the padded width."""
+        longest = int(self.lengths[rows].max())
+        return min(self.x.shape[1], max(self.ROUND, -(-longest // self.ROUND) * self.ROUND))
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rows = np.sort(self.batches[index])
-        longest = int(self.lengths[rows].max())
-        width = min(self.x.shape[1], max(self.ROUND, -(-longest // self.ROUND) * self.ROUND))
-        x = self.x[rows]
+        width, x = self.width(rows), self.x[rows]
         return (x[:, -width:] if self.pre_padded else x[:, :width]), self.y[rows]
 
 
@@ -168,7 +176,7 @@ def fit(
 
 def train_classifier(params: Params, dataset: str, arch: str, live_dir: Path) -> tuple[keras.Model, dict]:
     """Fit `arch` on a classification dataset: a sigmoid or softmax head over the padded, masked reviews."""
-    paths, settings = Paths(dataset), params.train
+    paths, settings = Paths(dataset), classifier_train(params, arch)
     pre_padded = params.datasets[dataset].tokenize.padding == "pre"
     arrays = {split: load_arrays(paths.tokenized / split) for split in ("train", "val")}
     data = {
@@ -220,7 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     architecture_kwargs(params, args.arch, "language_models" if corpus else "architectures")
     paths = Paths(args.dataset)
     stage = f"{'lm_train' if corpus else 'train'}@{args.dataset}-{args.arch}"
-    settings = params.lm_train if corpus else params.train
+    settings = params.lm_train if corpus else classifier_train(params, args.arch)
     live_dir = paths.live / args.arch
     try:
         model, summary = (train_language_model if corpus else train_classifier)(

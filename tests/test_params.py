@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages.params import ParamsError, load_params, validate
+from stages.params import ParamsError, architecture_kwargs, classifier_train, load_params, validate
 from tests.conftest import ROOT, make_project, project_env, run, set_key
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -72,6 +72,14 @@ def test_defaults_are_valid():
         ("corpora.shakespeare.seq_len", 0, "corpora.shakespeare.seq_len: Input should be greater than 0"),
         ("generate.temperatures", [], "generate.temperatures: List should have at least 1 item"),
         ("train.distribution", "ring", "train.distribution: allowed: 'single', 'mirrored' or 'multi_worker'"),
+        ("architectures.gru.train", {"bucketin": False}, "architectures.gru.train.bucketin: unknown key"),
+        (
+            "architectures.gru.train",
+            {"batch_size": 0},
+            "architectures.gru.train.batch_size: Input should be greater than 0 (got 0)",
+        ),
+        ("architectures.gru.train", [1], "architectures.gru.train: expected a mapping of train keys"),
+        ("language_models.gru.train", {"epochs": 1}, "language_models.gru.train: unknown key"),
     ],
 )
 def test_invalid_value_names_key_and_rule(key, value, expected):
@@ -80,6 +88,17 @@ def test_invalid_value_names_key_and_rule(key, value, expected):
     message = str(error.value)
     assert message.startswith(expected)
     assert "\n" not in message
+
+
+def test_an_architecture_overrides_train_for_itself_only():
+    params = with_change("architectures.lstm.train", {"bucketing": False, "learning_rate": 0.002})
+    params["architectures"]["gru"].pop("train", None)
+    params["train"]["bucketing"] = True
+    parsed = validate(params)
+    lstm, gru = classifier_train(parsed, "lstm"), classifier_train(parsed, "gru")
+    assert (lstm.bucketing, lstm.learning_rate, lstm.batch_size) == (False, 0.002, parsed.train.batch_size)
+    assert gru == parsed.train
+    assert "train" not in architecture_kwargs(parsed, "lstm")
 
 
 def test_unknown_architecture_lists_the_known_ones():

@@ -95,6 +95,22 @@ def test_length_batches_cover_every_row_once_cut_to_their_longest(pre_padded: bo
         batches.on_epoch_end()
 
 
+def test_bucketed_batches_train_when_nearly_all_reviews_fill_max_len():
+    """TensorFlow fixes the input signature from the first two batches; one short batch among full-width
+    ones must still fit, in every epoch."""
+    lengths = np.full(40, 64)
+    lengths[[5, 17, 23, 31]] = 3  # sorted into one batch of width 32 among nine of width 64
+    x = (np.arange(64) < lengths[:, None]).astype(np.int32) * 7
+    y = np.arange(40) % 2
+    batches = LengthBatches(x, y, lengths, batch_size=4, pre_padded=False, seed=0)
+    assert [batches[i][0].shape[1] for i in range(2)] == [64, 32]
+    keras.utils.set_random_seed(0)
+    model = build_model("gru", {"units": 4, "dropout": 0.0}, vocab_size=10, embedding_dim=4)
+    model.compile(optimizer="adam", loss="binary_crossentropy")
+    history = model.fit(batches, epochs=3, verbose=0)
+    assert len(history.history["loss"]) == 3
+
+
 def test_masked_model_scores_a_bucketed_batch_as_the_full_padding():
     """Cutting a batch to its longest review changes nothing for a masked model: bucketing is only speed."""
     keras.utils.set_random_seed(0)
