@@ -142,8 +142,8 @@ def lever_table(runs: Runs) -> list[str]:
     """One row per lever: the defaults with it reverted, against the defaults, over every architecture
     (medians over the repeats that ran the lever)."""
     rows = [
-        "| reverted to the notebooks' way | test accuracy change: median (min, max) | time to final accuracy x | "
-        "fit time x |",
+        "| reverted to the notebooks' way | test accuracy change: median (lowest, highest) | "
+        "time to final accuracy x | fit time x |",
         "| --- | --- | --- | --- |",
     ]
     architectures = list(runs[0][DEFAULTS])
@@ -153,14 +153,15 @@ def lever_table(runs: Runs) -> list[str]:
         def median(config: str, arch: str, key: str, measured: Runs = measured) -> float:
             return median_of(measured, config, arch, key)
 
-        change = [median(lever, a, "accuracy") - median(DEFAULTS, a, "accuracy") for a in architectures]
+        change = {a: median(lever, a, "accuracy") - median(DEFAULTS, a, "accuracy") for a in architectures}
+        lowest, highest = min(change, key=change.get), max(change, key=change.get)
         to_final, fit = (
             statistics.median(median(lever, a, key) / median(DEFAULTS, a, key) for a in architectures)
             for key in ("seconds_to_best", "train_seconds")
         )
         rows.append(
-            f"| {lever} | {statistics.median(change):+.4f} ({min(change):+.4f}, {max(change):+.4f}) | "
-            f"{to_final:.2f} | {fit:.2f} |"
+            f"| {lever} | {statistics.median(change.values()):+.4f} ({lowest} {change[lowest]:+.4f}, {highest} "
+            f"{change[highest]:+.4f}) | {to_final:.2f} | {fit:.2f} |"
         )
     return rows
 

@@ -167,7 +167,9 @@ def test_benchmark_table_and_docs_section(tmp_path: Path):
     runs[0]["no length bucketing"] = {"gru": result(0.87, 45.0, 15.0), "attention_rnn": result(0.90, 40.0, 16.0)}
     runs[1]["no length bucketing"] = {"gru": result(0.87, 51.0, 18.0), "attention_rnn": result(0.90, 44.0, 18.0)}
     # gru: 0.87 - 0.88, to final 16.5 / 11 = 1.5, fit 48 / 32 = 1.5; attention_rnn: +0.01, 17 / 8.5 = 2, 42 / 21 = 2
-    assert lever_table(runs)[2] == "| no length bucketing | +0.0000 (-0.0100, +0.0100) | 1.75 | 1.75 |"
+    assert lever_table(runs)[2] == (
+        "| no length bucketing | +0.0000 (gru -0.0100, attention_rnn +0.0100) | 1.75 | 1.75 |"
+    )
     rows = table(runs, {"notebook_128": ["gru"]})
     assert rows[2] == "| gru | notebook_128 | 0.8500 | 110.0 | 0.8800 | 11.0 (32.0) | 0.10 |"
     assert rows[3] == "| attention_rnn | none | | | 0.8900 | 8.5 (21.0) | |"
