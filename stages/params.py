@@ -124,6 +124,7 @@ class ClassifierTrain(Train):
 
     mask: bool = True
     bucketing: bool = True
+    embedding_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of embedding channels dropped per review
 
 
 class Baseline(Section):

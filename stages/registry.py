@@ -204,12 +204,22 @@ def architecture_params_model(name: str) -> type[BaseModel]:
 
 
 def build_model(
-    name: str, hyperparams: dict, vocab_size: int, embedding_dim: int, classes: int = 2, mask: bool = True
+    name: str,
+    hyperparams: dict,
+    vocab_size: int,
+    embedding_dim: int,
+    classes: int = 2,
+    mask: bool = True,
+    embedding_dropout: float = 0.0,
 ) -> keras.Model:
     """Token ids -> embedding (id 0 is padding, masked unless `mask` is false, as in the notebooks) ->
-    architecture -> class probabilities: one sigmoid unit, P(class 1), for two classes; a softmax for more."""
+    architecture -> class probabilities: one sigmoid unit, P(class 1), for two classes; a softmax for more.
+    `embedding_dropout` drops whole embedding channels for a review while training (SpatialDropout1D), so
+    the model cannot lean on a few word features: IMDB's recurrent models overfit within two epochs."""
     inputs = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     x = layers.Embedding(vocab_size, embedding_dim, mask_zero=mask, name="embedding")(inputs)
+    if embedding_dropout:
+        x = layers.SpatialDropout1D(embedding_dropout, name="embedding_dropout")(x)
     for layer in ARCHITECTURES[name](**hyperparams):
         x = layer(x)
     units, activation = (1, "sigmoid") if classes == 2 else (classes, "softmax")

@@ -190,7 +190,9 @@ def train_classifier(params: Params, dataset: str, arch: str, live_dir: Path) ->
     hyperparams = architecture_kwargs(params, arch)
     keras.utils.set_random_seed(params.seed)
     return fit(
-        lambda: build_model(arch, hyperparams, vocab_size, settings.embedding_dim, classes, settings.mask),
+        lambda: build_model(
+            arch, hyperparams, vocab_size, settings.embedding_dim, classes, settings.mask, settings.embedding_dropout
+        ),
         "binary_crossentropy" if classes == 2 else "sparse_categorical_crossentropy",
         settings,
         data,

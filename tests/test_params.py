@@ -79,6 +79,12 @@ def test_defaults_are_valid():
             "architectures.gru.train.batch_size: Input should be greater than 0 (got 0)",
         ),
         ("architectures.gru.train", [1], "architectures.gru.train: expected a mapping of train keys"),
+        ("train.embedding_dropout", 1.0, "train.embedding_dropout: Input should be less than 1 (got 1.0)"),
+        (
+            "architectures.gru.train",
+            {"embedding_dropout": -0.1},
+            "architectures.gru.train.embedding_dropout: Input should be greater than or equal to 0 (got -0.1)",
+        ),
         ("language_models.gru.train", {"epochs": 1}, "language_models.gru.train: unknown key"),
     ],
 )

@@ -43,6 +43,19 @@ def test_padding_does_not_change_the_prediction(name: str):
     np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(padded, verbose=0), atol=1e-5)
 
 
+def test_embedding_dropout_trains_on_dropped_channels_and_keeps_the_mask():
+    """Active only in training, and the padding stays masked behind it."""
+    keras.utils.set_random_seed(0)
+    model = build_model("gru", {"units": 8}, vocab_size=50, embedding_dim=8, embedding_dropout=0.5)
+    embedded = keras.Model(model.input, model.get_layer("embedding_dropout").output)
+    x = np.array([[5, 6, 7, 8, 9, 10, 11, 12]], dtype=np.int32)
+    dropped = np.asarray(embedded(x, training=True))[0]
+    assert 0 < np.sum(np.all(dropped == 0, axis=0)) < 8  # whole channels, the same at every step
+    np.testing.assert_allclose(np.asarray(embedded(x, training=False)), np.asarray(model.get_layer("embedding")(x)))
+    padded = np.pad(x, ((0, 0), (0, 8)))
+    np.testing.assert_allclose(model.predict(x, verbose=0), model.predict(padded, verbose=0), atol=1e-5)
+
+
 def test_pooled_mask_marks_windows_with_any_real_step():
     pool = MaskedMaxPooling1D(2)
     mask = np.array([[True, True, True, False, False, False]])
