@@ -42,6 +42,7 @@ LEVERS = {
     "max_len 500 instead of 256": {"datasets.imdb.tokenize.max_len": 500},
     "pre-padded, unmasked": {"datasets.imdb.tokenize.padding": "pre", "train.mask": False},
     "5 fixed epochs, last weights": {"train.early_stopping": False, "train.epochs": 5},
+    "no embedding dropout": {"train.embedding_dropout": 0.0},
 }
 
 

@@ -126,6 +126,7 @@ def render(params: Params, name: str, metrics: dict[str, dict], baseline: dict, 
         for split, s in ((split, stats[split]) for split in SPLITS)
     )
     padding = ("masked" if train.mask else "not masked") + (", length-bucketed batches" if train.bucketing else "")
+    embedding = f"{train.embedding_dim}" + (f" (dropout {train.embedding_dropout})" if train.embedding_dropout else "")
     overrides = {arch: params.architectures[arch].get(TRAIN_OVERRIDES) for arch in archs}
     own_settings = "".join(
         f"\n{arch} overrides: " + ", ".join(f"{key} {value}" for key, value in keys.items()) + "."
@@ -147,7 +148,7 @@ stopping and model selection used the validation split carved from train.
 ## Results on the test split
 
 {results_table(metrics | {"baseline (TF-IDF + logistic regression)": baseline})}
-Shared training settings: embedding {train.embedding_dim}, batch {train.batch_size}, Adam lr {train.learning_rate},
+Shared training settings: embedding {embedding}, batch {train.batch_size}, Adam lr {train.learning_rate},
 clipnorm {train.clipnorm or "none"}, {stopping}, padding {padding}, {weighting}.{own_settings}
 `train_seconds` is the wall time of `fit`, `seconds_to_best` the time until the kept weights existed;
 `precision`, `recall` and `f1` are macro averages over the classes (per-class figures are in

@@ -21,6 +21,7 @@ def test_presets_are_valid_and_name_their_architectures(monkeypatch: pytest.Monk
     monkeypatch.chdir(ROOT)
     first, second = load_preset("notebook_64"), load_preset("notebook_128")
     assert first["datasets.imdb.tokenize.max_len"] == 500 and first["train.mask"] is False
+    assert first["train.embedding_dropout"] == second["train.embedding_dropout"] == 0.0  # the notebooks had none
     assert {key.split(".")[1] for key in first if key.startswith("architectures.")} == {
         "simple_rnn",
         "stacked_rnn",
