@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stages import UserError, run_stage
-from stages.registry import ARCHITECTURES, architecture_params_model, predicts_every_step
+from stages.registry import ARCHITECTURES, Rate, architecture_params_model, predicts_every_step
 
 PARAMS_FILE = Path("params.yaml")
 PRESETS_DIR = Path("presets")
@@ -124,7 +124,7 @@ class ClassifierTrain(Train):
 
     mask: bool = True
     bucketing: bool = True
-    embedding_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of embedding channels dropped per review
+    embedding_dropout: Rate = 0.0  # share of embedding channels dropped per review
 
 
 class Baseline(Section):
