@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 from tests import fakes
 
@@ -133,12 +135,39 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked slow go first: pytest-xdist hands tests out in collection order, so the longest
+    start early and the workers finish together instead of one running a long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]) -> Path:
+    """`build(folder)` (minutes of `dvc repro`) runs once per test run: under pytest-xdist the first
+    worker to ask builds it and every worker gets its own copy, since two DVC commands in one
+    repository would wait on its lock."""
+    own = tmp_path_factory.mktemp(name) / "project"
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing to share
+        return build(own)
+    run_root = tmp_path_factory.getbasetemp().parent  # this run's folder, shared by its workers
+    built, done = run_root / f"{name}-built" / "project", run_root / f"{name}-built" / "done"
+    with FileLock(run_root / f"{name}-built.lock"):
+        if not done.exists():
+            build(built)
+            done.touch()
+    shutil.copytree(built, own, symlinks=True)
+    return own
+
+
 @pytest.fixture(scope="session")
 def tiny_project(tmp_path_factory: pytest.TempPathFactory, fake_mirror: Path) -> Path:
     """A project that has run a full `dvc repro` on tiny data; tests must not change it."""
-    project = make_project(tmp_path_factory.mktemp("tiny") / "project", fake_mirror, TINY)
-    run(["dvc", "repro"], project, project_env(fake_mirror))
-    return project
+
+    def build(dest: Path) -> Path:
+        project = make_project(dest, fake_mirror, TINY)
+        run(["dvc", "repro"], project, project_env(fake_mirror))
+        return project
+
+    return built_once(tmp_path_factory, "tiny", build)
 
 
 @pytest.fixture

@@ -112,6 +112,7 @@ def test_balanced_class_weights_counter_imbalance():
     assert class_weights(labels, 3, "none") is None
 
 
+@pytest.mark.slow
 def test_three_class_csv_end_to_end_with_dvc_and_predict(tmp_path: Path):
     """A user's CSV added to params.yaml only: download -> tokenize -> train -> evaluate -> report, then predict."""
     project = tmp_path / "project"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from stages.registry import ARCHITECTURES
 from tests.conftest import make_project, project_env, run
 from tests.test_pipeline import METRIC_KEYS, stages_run
@@ -19,6 +21,7 @@ SUBSET = {
 }
 
 
+@pytest.mark.slow
 def test_real_subset_trains_every_architecture(tmp_path: Path, shared_data: Path):
     project = make_project(tmp_path / "project", shared_data, SUBSET, shrink=False)
     result = run(["dvc", "repro", "report@imdb"], project, project_env(shared_data))

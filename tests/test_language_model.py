@@ -97,6 +97,7 @@ def test_repro_trains_and_scores_every_language_model(tiny_project: Path):
 GENERATE = ["python", "-m", "stages.generate", "--dataset", "shakespeare", "--arch", "gru"]
 
 
+@pytest.mark.slow
 def test_generation_is_seeded_and_respects_chars(tiny_project: Path):
     def generate(*args: str) -> str:
         return run([*GENERATE, "--prompt", "KING:\n", *args], tiny_project, ENV).stdout.removesuffix("\n")
@@ -129,6 +130,7 @@ def test_generate_refuses_a_classification_dataset(tiny_project: Path):
     assert "generate needs one of the corpora" in result.stderr
 
 
+@pytest.mark.slow
 def test_real_shakespeare_through_the_mirror(tmp_path: Path, shared_data: Path):
     """The real 1.1 MB text, its real checksum, one small model for one epoch."""
     changes = {"language_models": {"gru": {"units": 32}}, "lm_train.epochs": 1, "generate.chars": 40}

@@ -34,7 +34,7 @@ from stages.data import DataError, load_arrays, read_records
 from stages.download import fetch, unpack
 from stages.params import load_params
 from tests import fakes
-from tests.conftest import ROOT, TINY, edit_params, make_project, project_env, run, set_key
+from tests.conftest import ROOT, TINY, built_once, edit_params, make_project, project_env, run, set_key
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
 # Long enough to kill training mid-way: early stopping never ends it before epoch 40.
@@ -98,10 +98,15 @@ def lstm_project(dest: Path, mirror: Path | None) -> Path:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory, fake_mirror: Path) -> Reference:
     """Ran `dvc repro` once and committed everything (queued experiments see only committed files)."""
-    project = lstm_project(tmp_path_factory.mktemp("reference") / "project", fake_mirror)
-    run(["dvc", "repro"], project, project_env(fake_mirror))
-    run(["git", "add", "-A"], project)
-    run([*GIT, "commit", "-qm", "results"], project)
+
+    def build(dest: Path) -> Path:
+        project = lstm_project(dest, fake_mirror)
+        run(["dvc", "repro"], project, project_env(fake_mirror))
+        run(["git", "add", "-A"], project)
+        run([*GIT, "commit", "-qm", "results"], project)
+        return project
+
+    project = built_once(tmp_path_factory, "reference", build)
     return Reference(project, results_of(project))
 
 
@@ -564,6 +569,7 @@ def experiment_results(project: Path) -> dict[str, tuple[dict, str, int]]:
 TARGET = "evaluate@imdb-lstm"  # the report, which only collects the metrics, is left out to save time
 
 
+@pytest.mark.slow
 def test_parallel_queued_experiments_match_sequential_ones(reference: Reference, tmp_path: Path):
     project = copy_of(reference, tmp_path / "project")
     env = project_env(None)

@@ -31,11 +31,13 @@ def committed(tiny_project: Path, tmp_path: Path) -> Path:
     return project
 
 
+@pytest.mark.slow
 def test_shared_training_change_reruns_every_architecture_only(committed: Path):
     edit_params(committed, {"train.batch_size": 16})
     assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {"report@imdb"}
 
 
+@pytest.mark.slow
 def test_tokenize_change_reruns_from_tokenize_on(committed: Path):
     edit_params(committed, {"datasets.imdb.tokenize.max_len": 24})
     assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == TRAIN_AND_EVALUATE | {
@@ -88,6 +90,7 @@ def wait_for_queue(project: Path, timeout: float = 600) -> str:
     raise AssertionError(f"queue did not finish:\n{status}")
 
 
+@pytest.mark.slow
 def test_sweep_selects_on_validation_and_applies(committed: Path):
     sweep = [
         "dvc",
