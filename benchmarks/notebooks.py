@@ -189,6 +189,11 @@ def main() -> None:
     parser.add_argument("--levers", type=int, default=0, help="in this many repeats, also run each lever reverted")
     parser.add_argument("--write", type=Path, help="Markdown file whose section for this backend is replaced")
     args = parser.parse_args()
+    if args.docs < 0 or args.repeats < 1 or not 0 <= args.levers <= args.repeats:
+        raise SystemExit(
+            f"error: --docs {args.docs} --repeats {args.repeats} --levers {args.levers}: "
+            "need docs >= 0 (0 = all), repeats >= 1 and 0 <= levers <= repeats"
+        )
     if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
         os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
     subset = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -188,3 +190,22 @@ def test_benchmark_table_and_docs_section(tmp_path: Path):
     text = docs.read_text()
     assert "first" not in text and text.count("second") == 1 and "cpu" in text
     assert text.index("second") < text.index("tensorflow")  # replaced in place
+
+
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [
+        (["--repeats", "0"], "--docs 4000 --repeats 0 --levers 0"),
+        (["--docs", "-1"], "--docs -1 --repeats 3 --levers 0"),
+        (["--levers", "4"], "--docs 4000 --repeats 3 --levers 4"),
+    ],
+)
+def test_benchmark_refuses_bad_counts_in_one_line_before_any_work(args: list[str], given: str, tmp_path: Path):
+    docs = tmp_path / "benchmarks.md"
+    command = [sys.executable, "-m", "benchmarks.notebooks", *args, "--write", str(docs)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {given}: need docs >= 0 (0 = all), repeats >= 1 and 0 <= levers <= repeats"
+    ]
+    assert not docs.exists()
