@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import math
 import platform
-import tempfile
-from pathlib import Path
 
 import keras
 
@@ -38,10 +36,9 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     rows = []
-    with tempfile.TemporaryDirectory(prefix="rnnlab-lm-") as tmp:
-        for arch in args.arch or list(params.language_models):
-            _, summary = train_language_model(params, args.corpus, arch, Path(tmp) / arch)
-            rows.append((arch, summary))
+    for arch in args.arch or list(params.language_models):
+        _, summary = train_language_model(params, args.corpus, arch, [])
+        rows.append((arch, summary))
     print(f"\n{args.corpus}, backend {keras.backend.backend()}, {device()}\n")
     print("| model | val loss (nats/char) | val bits/char | val accuracy | epochs (best) | train s | s/epoch |")
     print("| --- | --- | --- | --- | --- | --- | --- |")

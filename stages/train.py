@@ -1,8 +1,10 @@
 """Stages `train@<dataset>-<arch>` and `lm_train@<corpus>-<arch>`: fit one architecture, early-stopped on
 the validation split: a text classifier on a dataset, or a character-level language model on a corpus.
 
-Imports only `keras`, so KERAS_BACKEND=jax or torch runs it too. Writes the best
-weights' model as `.keras`, a training summary JSON, and per-epoch DVCLive curves.
+Trains through `keras` alone, so KERAS_BACKEND=jax or torch runs it too; DVCLive, which logs the
+curves, is imported by the CLI only, so the training functions also run where DVC is not installed
+(a JAX GPU machine). Writes the best weights' model as `.keras`, a training summary JSON, and
+per-epoch DVCLive curves.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
-from dvclive import Live
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages import UserError, run_stage
@@ -41,9 +42,9 @@ def out_of_memory(exc: BaseException) -> bool:
 
 
 class LiveLogger(keras.callbacks.Callback):
-    """Per-epoch metrics to DVCLive on any backend (dvclive.keras needs TensorFlow's Keras)."""
+    """Per-epoch metrics to a `dvclive.Live` on any backend (dvclive.keras needs TensorFlow's Keras)."""
 
-    def __init__(self, live: Live):
+    def __init__(self, live: Any):
         super().__init__()
         self.live = live
 
@@ -123,13 +124,13 @@ def fit(
     loss: str | keras.losses.Loss,
     settings: Train,
     data: dict[str, Inputs],
-    live_dir: Path,
     stage: str,
+    loggers: list[keras.callbacks.Callback],
     class_weight: dict[int, float] | None = None,
 ) -> tuple[keras.Model, dict]:
     """Build (inside the distribution scope), compile and fit; returns the model (with its best weights
     restored when early-stopped) and a summary. Shared by the classifiers and the language models.
-    `data` holds (x, y) arrays or ready-made batches per split."""
+    `data` holds (x, y) arrays or ready-made batches per split; `loggers` see every epoch."""
     with distribution_scope(settings.distribution, settings.cpu_devices, settings.batch_size):
         model = build()
         devices = replicas()
@@ -141,20 +142,18 @@ def fit(
         stopper = keras.callbacks.EarlyStopping(settings.monitor, patience=settings.patience, restore_best_weights=True)
         clock = EpochClock()
         batched = isinstance(data["train"], keras.utils.PyDataset)
-        with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
-            callbacks = [keras.callbacks.TerminateOnNaN(), LiveLogger(live), clock]
-            history = model.fit(
-                *((data["train"],) if batched else data["train"]),
-                validation_data=data["val"],
-                epochs=settings.epochs,
-                batch_size=None if batched else settings.batch_size,
-                class_weight=class_weight,
-                callbacks=[stopper, *callbacks] if settings.early_stopping else callbacks,
-                verbose=1 if sys.stdout.isatty() else 2,
-            )
+        callbacks = [keras.callbacks.TerminateOnNaN(), *loggers, clock]
+        history = model.fit(
+            *((data["train"],) if batched else data["train"]),
+            validation_data=data["val"],
+            epochs=settings.epochs,
+            batch_size=None if batched else settings.batch_size,
+            class_weight=class_weight,
+            callbacks=[stopper, *callbacks] if settings.early_stopping else callbacks,
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
     losses = history.history.get("loss", [])
     if not losses or not all(math.isfinite(v) for v in losses):
-        shutil.rmtree(live_dir, ignore_errors=True)  # the diverged run's curves must not pass for results
         section = stage.partition("@")[0]
         raise TrainingDiverged(
             f"{stage}: loss became {losses[-1] if losses else 'undefined'} at epoch {len(losses)}; "
@@ -174,7 +173,9 @@ def fit(
     return model, summary
 
 
-def train_classifier(params: Params, dataset: str, arch: str, live_dir: Path) -> tuple[keras.Model, dict]:
+def train_classifier(
+    params: Params, dataset: str, arch: str, loggers: list[keras.callbacks.Callback]
+) -> tuple[keras.Model, dict]:
     """Fit `arch` on a classification dataset: a sigmoid or softmax head over the padded, masked reviews."""
     paths, settings = Paths(dataset), classifier_train(params, arch)
     pre_padded = params.datasets[dataset].tokenize.padding == "pre"
@@ -196,13 +197,15 @@ def train_classifier(params: Params, dataset: str, arch: str, live_dir: Path) ->
         "binary_crossentropy" if classes == 2 else "sparse_categorical_crossentropy",
         settings,
         data,
-        live_dir,
         f"train@{dataset}-{arch}",
+        loggers,
         class_weights(arrays["train"]["y"], classes, params.datasets[dataset].class_weight),
     )
 
 
-def train_language_model(params: Params, corpus: str, arch: str, live_dir: Path) -> tuple[keras.Model, dict]:
+def train_language_model(
+    params: Params, corpus: str, arch: str, loggers: list[keras.callbacks.Callback]
+) -> tuple[keras.Model, dict]:
     """Fit `arch` as a character-level language model: every position of a window predicts the next character."""
     paths, settings, seq_len = Paths(corpus), params.lm_train, params.corpora[corpus].seq_len
     data = {split: windows(load_ids(paths.tokenized / split), seq_len) for split in ("train", "val")}
@@ -214,8 +217,8 @@ def train_language_model(params: Params, corpus: str, arch: str, live_dir: Path)
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         settings,
         data,
-        live_dir,
         f"lm_train@{corpus}-{arch}",
+        loggers,
     )
     return model, summary | {"val_bits_per_char": round(summary["val_loss"] / math.log(2), 4)}
 
@@ -232,14 +235,17 @@ def main(argv: list[str] | None = None) -> None:
     stage = f"{'lm_train' if corpus else 'train'}@{args.dataset}-{args.arch}"
     settings = params.lm_train if corpus else classifier_train(params, args.arch)
     live_dir = paths.live / args.arch
+    from dvclive import Live  # here only: the training functions above run without DVC
+
     try:
-        model, summary = (train_language_model if corpus else train_classifier)(
-            params, args.dataset, args.arch, live_dir
-        )
+        with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
+            model, summary = (train_language_model if corpus else train_classifier)(
+                params, args.dataset, args.arch, [LiveLogger(live)]
+            )
     except Exception as exc:
+        shutil.rmtree(live_dir, ignore_errors=True)  # a failed run's curves must not pass for results
         if not out_of_memory(exc):
             raise
-        shutil.rmtree(live_dir, ignore_errors=True)  # a partial run's curves are not results
         section = "lm_train" if corpus else "train"
         length = f"corpora.{args.dataset}.seq_len" if corpus else "the dataset's tokenize.max_len"
         raise UserError(
