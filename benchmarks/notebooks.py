@@ -1,7 +1,7 @@
 """The project's defaults against the reference notebooks' settings, side by side through the same pipeline.
 
     RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.notebooks [--docs 4000] [--repeats 3]
-        [--write docs/benchmarks.md]
+        [--architectures lstm gru] [--results runs.jsonl] [--write docs/benchmarks.md]
 
 Copies the project into a temporary git + DVC repository and limits IMDB to a fixed, stratified,
 seeded subset (`split.train_docs` = `split.test_docs` = --docs; 0 = all 25,000 each). Each repeat
@@ -14,6 +14,14 @@ runs with `seed: r` (its subset, split, initial weights and shuffling), because 
 says little on 4,000 reviews: a SimpleRNN scores anywhere from 0.51 to 0.80 across seeds. Every
 figure is a median over the repeats; accuracy also shows the lowest and highest.
 Prints a Markdown table; --write replaces (or appends) this backend's section in a Markdown file.
+--results appends each finished run to a JSON-lines file, and --table renders such a file again
+(an interrupted benchmark keeps the pairs it finished).
+
+Where neither DVC nor TensorFlow is installed (a GPU machine with JAX), run it in two halves: here,
+`--export DIR` runs only the tokenize stage of every configuration and seed and packs each result
+into DIR; there, `KERAS_BACKEND=jax python -m benchmarks.notebooks --tokenized DIR` trains and
+evaluates in-process from those archives, with the same stage functions, one architecture at a
+time (its defaults, then its notebook presets).
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -48,8 +57,8 @@ LEVERS = {
 }
 
 
-def make_project(dest: Path) -> Path:
-    """A committed git + DVC copy of the project files (no data, no results)."""
+def make_project(dest: Path, versioned: bool = True) -> Path:
+    """A copy of the project files (no data, no results), committed to git when `versioned` (for DVC)."""
     for name in PROJECT_FILES:
         source = ROOT / name
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +66,8 @@ def make_project(dest: Path) -> Path:
             shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, dest / name)
+    if not versioned:
+        return dest
     identity = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", *identity, "commit", "-q", "-m", "project"]):
         subprocess.run(command, cwd=dest, check=True)
@@ -71,17 +82,89 @@ def preset_architectures() -> dict[str, list[str]]:
     }
 
 
-def run_config(project: Path, base: dict, overrides: dict, architectures: list[str]) -> dict[str, dict]:
-    """Write params (base + overrides), reproduce the architectures' evaluate stages, return their metrics."""
-    (project / "params.yaml").write_text(yaml.safe_dump(apply_overrides(base, overrides), sort_keys=False))
-    targets = [f"evaluate@imdb-{arch}" for arch in architectures]
+def write_params(project: Path, base: dict, overrides: dict) -> dict:
+    """params.yaml of the copy: base + overrides."""
+    params = apply_overrides(base, overrides)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return params
+
+
+def dvc_repro(project: Path, targets: list[str]) -> None:
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's dvc
     result = subprocess.run(
         ["dvc", "repro", "--no-run-cache", *targets], cwd=project, capture_output=True, text=True, check=False, env=env
     )
     if result.returncode != 0:
         raise SystemExit(f"dvc repro {' '.join(targets)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+
+
+def run_config(project: Path, base: dict, overrides: dict, architectures: list[str]) -> dict[str, dict]:
+    """Write params (base + overrides), reproduce the architectures' evaluate stages, return their metrics."""
+    write_params(project, base, overrides)
+    dvc_repro(project, [f"evaluate@imdb-{arch}" for arch in architectures])
     return {arch: json.loads((project / "metrics/imdb" / f"{arch}.json").read_text()) for arch in architectures}
+
+
+def archive_name(config: str, seed: int) -> str:
+    return f"{config}-seed{seed}.tar.xz"
+
+
+def tokenized_by(params: dict) -> str:
+    """What the tokenized arrays depend on: the dataset's params and the seed."""
+    return json.dumps({"seed": params["seed"], "imdb": params["datasets"]["imdb"]}, sort_keys=True)
+
+
+PAX_KEY = "rnnlab.tokenized_by"  # the archive's global header: read without unpacking it
+
+
+def export_tokenized(project: Path, base: dict, overrides: dict, archive: Path) -> None:
+    """Reproduce tokenize@imdb with these params and pack its arrays, labelled with what they depend on."""
+    params = write_params(project, base, overrides)
+    dvc_repro(project, ["tokenize@imdb"])
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    partial = archive.with_name(archive.name + ".partial")
+    with tarfile.open(partial, "w:xz", format=tarfile.PAX_FORMAT, pax_headers={PAX_KEY: tokenized_by(params)}) as tar:
+        tar.add(project / "data/imdb/tokenized", arcname="tokenized")
+    partial.replace(archive)
+
+
+def check_archive(archive: Path, params: dict) -> None:
+    """Refuse, in one line, an archive that is missing or was tokenized with other params."""
+    if not archive.is_file():
+        raise SystemExit(f"error: {archive}: no such archive; make it with --export and the same arguments")
+    try:
+        with tarfile.open(archive) as tar:
+            labelled = tar.pax_headers.get(PAX_KEY)
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        raise SystemExit(f"error: {archive}: unreadable ({exc}); make it again with --export") from None
+    if labelled != tokenized_by(params):
+        raise SystemExit(f"error: {archive}: tokenized with other params; run --export again")
+
+
+def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, arch: str) -> dict:
+    """Train and evaluate one architecture from an --export archive, without DVC: the stage
+    functions that `dvc repro evaluate@imdb-<arch>` runs, in this process."""
+    from stages.data import load_arrays, read_lines
+    from stages.evaluate import classification_metrics
+    from stages.params import validate
+    from stages.registry import class_probabilities
+    from stages.train import train_classifier
+
+    params = write_params(project, base, overrides)
+    unpacked, marker = project / "data/imdb/tokenized", project / "data/imdb/unpacked_from"
+    if not marker.is_file() or marker.read_text() != str(archive):  # another configuration's arrays, or none yet
+        shutil.rmtree(unpacked, ignore_errors=True)
+        with tarfile.open(archive) as tar:
+            tar.extractall(unpacked.parent, filter="data")
+        marker.write_text(str(archive))
+    cwd = Path.cwd()
+    os.chdir(project)  # the stage functions read data/ relative to the project
+    try:
+        model, summary = train_classifier(validate(params), "imdb", arch, [])
+        test, classes = load_arrays(unpacked / "test"), read_lines(unpacked / "classes.txt")
+        return classification_metrics(test["y"], class_probabilities(model, test["x"]), classes) | summary
+    finally:
+        os.chdir(cwd)
 
 
 def hardware() -> str:
@@ -109,9 +192,14 @@ def hardware() -> str:
 Runs = list[dict[str, dict[str, dict]]]  # per repeat: configuration -> architecture -> metrics
 
 
+def measured(runs: Runs, config: str, arch: str) -> list[dict]:
+    """The metrics of every repeat that ran `arch` in `config`."""
+    return [run[config][arch] for run in runs if arch in run.get(config, {})]
+
+
 def median_of(runs: Runs, config: str, arch: str, key: str) -> float:
-    """A metric's median over the repeats that ran `config`."""
-    return statistics.median(run[config][arch][key] for run in runs if config in run)
+    """A metric's median over the repeats that ran `arch` in `config`."""
+    return statistics.median(metrics[key] for metrics in measured(runs, config, arch))
 
 
 def table(runs: Runs, presets: dict[str, list[str]]) -> list[str]:
@@ -121,7 +209,7 @@ def table(runs: Runs, presets: dict[str, list[str]]) -> list[str]:
         return median_of(runs, config, arch, key)
 
     def accuracy(config: str, arch: str) -> str:
-        scores = [run[config][arch]["accuracy"] for run in runs if config in run]
+        scores = [metrics["accuracy"] for metrics in measured(runs, config, arch)]
         spread = f" ({min(scores):.3f}-{max(scores):.3f})" if len(scores) > 1 else ""
         return f"{statistics.median(scores):.4f}{spread}"
 
@@ -134,7 +222,9 @@ def table(runs: Runs, presets: dict[str, list[str]]) -> list[str]:
         ours = f"{accuracy(DEFAULTS, arch)} | {median(DEFAULTS, arch, 'seconds_to_best'):.1f} " + (
             f"({median(DEFAULTS, arch, 'train_seconds'):.1f})"
         )
+        # presets that ran this architecture (an interrupted --results file may lack some)
         matched = [preset for preset, architectures in presets.items() if arch in architectures]
+        matched = [preset for preset in matched if measured(runs, preset, arch)]
         if not matched:
             rows.append(f"| {arch} | none | | | {ours} | |")
         for preset in matched:
@@ -182,54 +272,152 @@ def write_section(path: Path, label: str, lines: list[str]) -> None:
     path.write_text(text)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=4000, help="train and test documents (0 = all)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--levers", type=int, default=0, help="in this many repeats, also run each lever reverted")
+    parser.add_argument("--architectures", nargs="+", help="only these (default: every one in params.yaml)")
+    parser.add_argument("--results", type=Path, help="JSON-lines file: one line per finished run")
     parser.add_argument("--write", type=Path, help="Markdown file whose section for this backend is replaced")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--export", type=Path, metavar="DIR", help="only tokenize; pack each configuration into DIR")
+    mode.add_argument("--tokenized", type=Path, metavar="DIR", help="train from DIR's packs, without DVC")
+    mode.add_argument("--table", type=Path, metavar="RESULTS", help="render a --results file; run nothing")
     args = parser.parse_args()
     if args.docs < 0 or args.repeats < 1 or not 0 <= args.levers <= args.repeats:
         raise SystemExit(
             f"error: --docs {args.docs} --repeats {args.repeats} --levers {args.levers}: "
             "need docs >= 0 (0 = all), repeats >= 1 and 0 <= levers <= repeats"
         )
-    if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
-        os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
-    subset = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}
-    with tempfile.TemporaryDirectory(prefix="rnnlab-notebooks-") as tmp:
-        project = make_project(Path(tmp))
-        os.chdir(project)  # presets and params are read from the copy
-        base = yaml.safe_load(Path("params.yaml").read_text())
-        presets = preset_architectures()
-        configs = {DEFAULTS: ({}, list(base["architectures"]))}
-        configs |= {name: (load_preset(name), architectures) for name, architectures in presets.items()}
-        levers = {name: (overrides, configs[DEFAULTS][1]) for name, overrides in LEVERS.items()}
-        runs = []
-        for repeat in range(args.repeats):
-            runs.append({})
-            for config, (overrides, architectures) in (configs | (levers if repeat < args.levers else {})).items():
-                print(f"seed {repeat}: {config} ({', '.join(architectures)})", file=sys.stderr)
-                runs[-1][config] = run_config(project, base, subset | {"seed": repeat} | overrides, architectures)
-        os.chdir(ROOT)
-    docs = f"{args.docs:,} train and {args.docs:,} test documents" if args.docs else "full IMDB (25,000 / 25,000)"
-    lines = [
-        f"{hardware()}; {docs}; medians of {args.repeats} runs (seeds 0-{args.repeats - 1}); {date.today()}.",
-        f"Command: `python -m benchmarks.notebooks --docs {args.docs} --repeats {args.repeats}"
-        f"{f' --levers {args.levers}' if args.levers else ''}`",
+    for name in ("results", "write", "export", "tokenized", "table"):  # the runs chdir into a copy
+        if getattr(args, name):
+            setattr(args, name, getattr(args, name).resolve())
+    return args
+
+
+def render(records: list[dict]) -> list[str]:
+    """The Markdown section of a list of --results records: the header line, the table, the levers."""
+    seeds = sorted({record["seed"] for record in records})
+    runs: Runs = [{} for _ in seeds]
+    for record in records:
+        runs[seeds.index(record["seed"])].setdefault(record["config"], {})[record["arch"]] = record["metrics"]
+    presets: dict[str, list[str]] = {}
+    for record in records:
+        if record["config"] not in (DEFAULTS, *LEVERS):
+            presets.setdefault(record["config"], []).append(record["arch"])
+    first = records[0]
+    docs = f"{first['docs']:,} train and {first['docs']:,} test documents" if first["docs"] else "full IMDB"
+    repeated = f"medians of {len(seeds)} runs (seeds {seeds[0]}-{seeds[-1]})" if len(seeds) > 1 else "one run"
+    return [
+        f"{first['hardware']}; {docs}; {repeated}; {first['date']}.",
+        f"Command: `{first['command']}`",
         "",
         *table(runs, presets),
         *(
             ["", "What each lever buys (ratios above 1: reverting it costs time):", "", *lever_table(runs)]
-            if args.levers
+            if any(config in LEVERS for config in runs[0])
             else []
         ),
     ]
+
+
+RECORD_KEYS = {"hardware", "backend", "docs", "date", "command", "seed", "config", "arch", "metrics"}
+
+
+def read_results(path: Path) -> list[dict]:
+    """The records of a --results file, refused in one line unless it holds runs of the defaults."""
+    try:
+        records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"error: {path}: not a --results file ({exc})") from None
+    if not all(isinstance(record, dict) and record.keys() >= RECORD_KEYS for record in records):
+        raise SystemExit(f"error: {path}: not a --results file (each line needs {', '.join(sorted(RECORD_KEYS))})")
+    if not any(record["config"] == DEFAULTS for record in records):
+        raise SystemExit(f"error: {path}: no runs of the defaults in it; nothing to compare")
+    return records
+
+
+def publish(lines: list[str], write: Path | None, backend: str) -> None:
     print("\n".join(lines))
-    if args.write:
+    if write:
+        write_section(write, backend, lines)
+
+
+def main() -> None:
+    args = parse_args()
+    if args.table:
+        records = read_results(args.table)
+        publish(render(records), args.write, records[0]["backend"])
+        return
+    if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
+        os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
+    subset = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}
+    command = f"python -m benchmarks.notebooks --docs {args.docs} --repeats {args.repeats}"
+    command += f" --levers {args.levers}" * bool(args.levers) + " --tokenized DIR" * bool(args.tokenized)
+    command += " --architectures " * bool(args.architectures) + " ".join(args.architectures or [])
+    with tempfile.TemporaryDirectory(prefix="rnnlab-notebooks-") as tmp:
+        project = make_project(Path(tmp), versioned=not args.tokenized)
+        os.chdir(project)  # presets and params are read from the copy
+        base = yaml.safe_load(Path("params.yaml").read_text())
+        architectures = args.architectures or list(base["architectures"])
+        if unknown := sorted(set(architectures) - set(base["architectures"])):
+            known = ", ".join(base["architectures"])
+            raise SystemExit(f"error: --architectures {' '.join(unknown)}: not in params.yaml ({known})")
+        configs = {DEFAULTS: ({}, architectures)} | {  # configuration -> (overrides, architectures it runs)
+            name: (load_preset(name), [arch for arch in configured if arch in architectures])
+            for name, configured in preset_architectures().items()
+            if set(configured) & set(architectures)
+        }
+        levers = {name: (overrides, architectures) for name, overrides in LEVERS.items()}
+        plans = [configs | (levers if seed < args.levers else {}) for seed in range(args.repeats)]  # seed = repeat
+        overrides = [  # per seed: configuration -> its params overrides
+            {config: subset | {"seed": seed} | settings for config, (settings, _) in plan.items()}
+            for seed, plan in enumerate(plans)
+        ]
+        for seed, plan in enumerate(plans if args.tokenized else []):  # every archive checked before any work
+            for config in plan:
+                check_archive(
+                    args.tokenized / archive_name(config, seed), apply_overrides(base, overrides[seed][config])
+                )
         import keras
 
-        write_section(args.write, keras.backend.backend(), lines)
+        context = {"hardware": hardware(), "backend": keras.backend.backend(), "docs": args.docs}
+        context |= {"date": str(date.today()), "command": command}
+        if args.results:
+            args.results.write_text("")
+        records = []
+
+        def record(seed: int, config: str, arch: str, metrics: dict) -> None:
+            records.append(context | {"seed": seed, "config": config, "arch": arch, "metrics": metrics})
+            if args.results:
+                with args.results.open("a") as f:
+                    f.write(json.dumps(records[-1]) + "\n")
+
+        for seed, plan in enumerate(plans):
+            if args.tokenized:  # one architecture's configurations after another, so pairs finish together
+                for arch in architectures:
+                    for config in (config for config, (_, configured) in plan.items() if arch in configured):
+                        print(f"seed {seed}: {arch} with {config}", file=sys.stderr)
+                        archive = args.tokenized / archive_name(config, seed)
+                        record(
+                            seed, config, arch, run_in_process(project, archive, base, overrides[seed][config], arch)
+                        )
+                continue
+            for config, (_, configured) in plan.items():
+                print(f"seed {seed}: {config} ({', '.join(configured)})", file=sys.stderr)
+                if args.export:
+                    export_tokenized(project, base, overrides[seed][config], args.export / archive_name(config, seed))
+                else:
+                    for arch, metrics in run_config(project, base, overrides[seed][config], configured).items():
+                        record(seed, config, arch, metrics)
+        os.chdir(ROOT)
+    if args.export:
+        for seed, plan in enumerate(plans):
+            for archive in (args.export / archive_name(config, seed) for config in plan):
+                print(f"{archive}: {archive.stat().st_size / 2**20:.1f} MiB")
+        return
+    publish(render(records), args.write, context["backend"])
 
 
 if __name__ == "__main__":

@@ -209,3 +209,103 @@ def test_benchmark_refuses_bad_counts_in_one_line_before_any_work(args: list[str
         f"error: {given}: need docs >= 0 (0 = all), repeats >= 1 and 0 <= levers <= repeats"
     ]
     assert not docs.exists()
+
+
+def benchmark(*args: str, env: dict | None = None, block: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """`python -m benchmarks.notebooks ARGS`, with the modules in `block` made unimportable."""
+    code = f"import runpy, sys; sys.modules.update(dict.fromkeys({list(block)!r})); "
+    code += "runpy.run_module('benchmarks.notebooks', run_name='__main__')"
+    command = [sys.executable, "-c", code, *args]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.slow
+def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fake_mirror: Path):
+    """The GPU-machine route: --export tokenizes through DVC here; --tokenized trains and evaluates
+    from the archives with dvc and dvclive unimportable, one architecture's pair after another."""
+    env, archives = project_env(fake_mirror), tmp_path / "archives"
+    common = ["--docs", "0", "--repeats", "1", "--architectures", "lstm"]
+    exported = benchmark(*common, "--export", str(archives), env=env)
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    assert sorted(path.name for path in archives.iterdir()) == ["defaults-seed0.tar.xz", "notebook_128-seed0.tar.xz"]
+    results, docs = tmp_path / "runs.jsonl", tmp_path / "benchmarks.md"
+    trained = benchmark(
+        *common,
+        "--tokenized",
+        str(archives),
+        "--results",
+        str(results),
+        "--write",
+        str(docs),
+        env=env,
+        block=("dvc", "dvclive"),
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    assert [(r["config"], r["arch"], r["seed"]) for r in records] == [
+        ("defaults", "lstm", 0),
+        ("notebook_128", "lstm", 0),
+    ]
+    ours, theirs = (record["metrics"] for record in records)
+    assert theirs["epochs"] == theirs["best_epoch"] == 5  # the notebook's fixed epochs, last weights
+    assert 1 <= ours["best_epoch"] <= ours["epochs"] <= 6 and 0 <= ours["accuracy"] <= 1
+    assert records[0]["command"].endswith("--tokenized DIR --architectures lstm")
+    section = docs.read_text()
+    assert "| lstm | notebook_128 |" in section and "one run" in section
+    rendered = benchmark("--table", str(results))  # the results file renders the same table again
+    assert rendered.returncode == 0 and rendered.stdout.strip() in section
+
+    other_docs = benchmark(
+        "--docs",
+        "50",
+        "--repeats",
+        "1",
+        "--architectures",
+        "lstm",
+        "--tokenized",
+        str(archives),
+        "--results",
+        str(tmp_path / "other.jsonl"),
+        env=env,
+    )
+    assert other_docs.returncode == 1
+    assert other_docs.stderr.splitlines() == [
+        f"error: {archives / 'defaults-seed0.tar.xz'}: tokenized with other params; run --export again"
+    ]
+    missing = benchmark(*common[:4], "--architectures", "cnn_rnn", "--tokenized", str(archives), env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.splitlines() == [
+        f"error: {archives / 'notebook_64-seed0.tar.xz'}: no such archive; make it with --export and the same arguments"
+    ]
+    assert not (tmp_path / "other.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("not json\n", "not a --results file (Expecting value: line 1 column 1 (char 0))"),
+        (
+            '{"config": "defaults"}\n',
+            "not a --results file (each line needs arch, backend, command, config, date, "
+            "docs, hardware, metrics, seed)",
+        ),
+        ("", "no runs of the defaults in it; nothing to compare"),
+    ],
+)
+def test_benchmark_table_refuses_a_bad_results_file_in_one_line(tmp_path: Path, content: str, expected: str):
+    results, docs = tmp_path / "runs.jsonl", tmp_path / "benchmarks.md"
+    results.write_text(content)
+    result = benchmark("--table", str(results), "--write", str(docs))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"error: {results}: {expected}"]
+    assert not docs.exists()
+
+
+def test_benchmark_refuses_an_unknown_architecture_in_one_line(tmp_path: Path):
+    result = benchmark("--architectures", "lstm", "transformer", "--results", str(tmp_path / "runs.jsonl"))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: --architectures transformer: not in params.yaml (simple_rnn, stacked_rnn, bi_rnn, cnn_rnn, lstm, "
+        "gru, attention_rnn)"
+    ]
+    assert not (tmp_path / "runs.jsonl").exists()
