@@ -124,6 +124,7 @@ class ClassifierTrain(Train):
 
     mask: bool = True
     bucketing: bool = True
+    bucket_width: PositiveInt = 32  # bucketed batches are cut to a multiple of this many tokens
     embedding_dropout: Rate = 0.0  # share of embedding channels dropped per review
 
 

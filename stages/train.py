@@ -74,20 +74,29 @@ class EpochClock(keras.callbacks.Callback):
 
 
 class LengthBatches(keras.utils.PyDataset):
-    """Length bucketing: batches of documents of similar length, each cut to its longest document (rounded
-    up to a multiple of 32, so few distinct shapes get compiled). With the padding masked the model is the
-    same, but a batch of short reviews no longer steps through `max_len` positions. Batches are regrouped
+    """Length bucketing: batches of documents of similar length, each cut to its longest document rounded
+    up to a multiple of `width_step` tokens (fewer shapes to compile: JAX compiles a program for each).
+    With the padding masked the model is the same, but a batch of short reviews no longer steps through
+    `max_len` positions. Batches are regrouped
     every epoch from a seeded shuffle: documents are sorted by length only within pools of 50 batches.
     The widest and the narrowest batch lead each epoch: TensorFlow's input signature is read from the first
     two batches, so they must differ in width wherever any batches do."""
 
     POOL = 50
-    ROUND = 32
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray, batch_size: int, pre_padded: bool, seed: int):
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        lengths: np.ndarray,
+        batch_size: int,
+        pre_padded: bool,
+        seed: int,
+        width_step: int = 32,
+    ):
         super().__init__()
         self.x, self.y, self.lengths = x, y, lengths
-        self.batch_size, self.pre_padded = batch_size, pre_padded
+        self.batch_size, self.pre_padded, self.width_step = batch_size, pre_padded, width_step
         self.rng = np.random.default_rng(seed)
         self.on_epoch_end()
 
@@ -103,9 +112,9 @@ class LengthBatches(keras.utils.PyDataset):
         self.batches = [batches[i] for i in lead] + [b for i, b in enumerate(batches) if i not in lead]
 
     def width(self, rows: np.ndarray) -> int:
-        """The batch's longest document rounded up to ROUND tokens, at most the padded width."""
-        longest = int(self.lengths[rows].max())
-        return min(self.x.shape[1], max(self.ROUND, -(-longest // self.ROUND) * self.ROUND))
+        """The batch's longest document rounded up to a multiple of `width_step`, at most the padded width."""
+        step = self.width_step
+        return min(self.x.shape[1], max(step, -(-int(self.lengths[rows].max()) // step) * step))
 
     def __len__(self) -> int:
         return len(self.batches)
@@ -181,7 +190,9 @@ def train_classifier(
     pre_padded = params.datasets[dataset].tokenize.padding == "pre"
     arrays = {split: load_arrays(paths.tokenized / split) for split in ("train", "val")}
     data = {
-        split: LengthBatches(a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed)
+        split: LengthBatches(
+            a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed, settings.bucket_width
+        )
         if settings.bucketing
         else (a["x"], a["y"])
         for split, a in arrays.items()

@@ -73,8 +73,9 @@ def test_apply_overrides_leaves_the_original_alone():
     assert base == {"train": {"epochs": 6}}
 
 
-@pytest.mark.parametrize("pre_padded", [False, True])
-def test_length_batches_cover_every_row_once_cut_to_their_longest(pre_padded: bool):
+@pytest.mark.parametrize(("pre_padded", "step"), [(False, 32), (True, 32), (False, 16), (True, 48)])
+def test_length_batches_cover_every_row_once_cut_to_their_longest(pre_padded: bool, step: int):
+    """Widths are the longest document rounded up to a multiple of `width_step`, at most the padded width."""
     lengths = np.array([3, 40, 7, 64, 1, 33, 5, 64, 20, 2, 9, 50])
     x = np.zeros((len(lengths), 64), dtype=np.int32)
     for row, length in enumerate(lengths):
@@ -84,13 +85,13 @@ def test_length_batches_cover_every_row_once_cut_to_their_longest(pre_padded: bo
         else:
             x[row, :length] = tokens
     y = np.arange(len(lengths))
-    batches = LengthBatches(x, y, lengths, batch_size=5, pre_padded=pre_padded, seed=0)
+    batches = LengthBatches(x, y, lengths, batch_size=5, pre_padded=pre_padded, seed=0, width_step=step)
     for _ in range(2):  # two epochs, regrouped in between
         seen = []
         for index in range(len(batches)):
             xb, yb = batches[index]
             longest = lengths[yb].max()
-            assert xb.shape[1] == min(64, max(32, -(-longest // 32) * 32))
+            assert xb.shape[1] == min(64, max(step, -(-longest // step) * step))
             for row, label in zip(xb, yb, strict=True):  # every real token survived the cut
                 assert np.count_nonzero(row) == lengths[label]
             seen.extend(yb.tolist())
