@@ -151,12 +151,10 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     from stages.train import train_classifier
 
     params = write_params(project, base, overrides)
-    unpacked, marker = project / "data/imdb/tokenized", project / "data/imdb/unpacked_from"
-    if not marker.is_file() or marker.read_text() != str(archive):  # another configuration's arrays, or none yet
-        shutil.rmtree(unpacked, ignore_errors=True)
-        with tarfile.open(archive) as tar:
-            tar.extractall(unpacked.parent, filter="data")
-        marker.write_text(str(archive))
+    unpacked = project / "data/imdb/tokenized"
+    shutil.rmtree(unpacked, ignore_errors=True)  # the previous run's configuration
+    with tarfile.open(archive) as tar:
+        tar.extractall(unpacked.parent, filter="data")
     cwd = Path.cwd()
     os.chdir(project)  # the stage functions read data/ relative to the project
     try:

@@ -15,7 +15,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
@@ -26,6 +26,9 @@ from stages.data import Paths, atomic_write, load_arrays, load_ids, read_lines, 
 from stages.distribution import distribution_scope, is_chief, replicas
 from stages.params import Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
 from stages.registry import build_language_model, build_model
+
+if TYPE_CHECKING:  # imported at run time by main() only: the training functions run without DVC
+    from dvclive import Live
 
 
 class TrainingDiverged(UserError):
@@ -44,7 +47,7 @@ def out_of_memory(exc: BaseException) -> bool:
 class LiveLogger(keras.callbacks.Callback):
     """Per-epoch metrics to a `dvclive.Live` on any backend (dvclive.keras needs TensorFlow's Keras)."""
 
-    def __init__(self, live: Any):
+    def __init__(self, live: Live):
         super().__init__()
         self.live = live
 
@@ -77,10 +80,10 @@ class LengthBatches(keras.utils.PyDataset):
     """Length bucketing: batches of documents of similar length, each cut to its longest document rounded
     up to a multiple of `width_step` tokens (fewer shapes to compile: JAX compiles a program for each).
     With the padding masked the model is the same, but a batch of short reviews no longer steps through
-    `max_len` positions. Batches are regrouped
-    every epoch from a seeded shuffle: documents are sorted by length only within pools of 50 batches.
-    The widest and the narrowest batch lead each epoch: TensorFlow's input signature is read from the first
-    two batches, so they must differ in width wherever any batches do."""
+    `max_len` positions. Batches are regrouped every epoch from a seeded shuffle: documents are sorted by
+    length only within pools of 50 batches. The widest and the narrowest batch lead each epoch:
+    TensorFlow's input signature is read from the first two batches, so they must differ in width
+    wherever any batches do."""
 
     POOL = 50
 
@@ -92,7 +95,7 @@ class LengthBatches(keras.utils.PyDataset):
         batch_size: int,
         pre_padded: bool,
         seed: int,
-        width_step: int = 32,
+        width_step: int,
     ):
         super().__init__()
         self.x, self.y, self.lengths = x, y, lengths

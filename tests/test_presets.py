@@ -106,7 +106,7 @@ def test_bucketed_batches_train_when_nearly_all_reviews_fill_max_len():
     lengths[[5, 17, 23, 31]] = 3  # sorted into one batch of width 32 among nine of width 64
     x = (np.arange(64) < lengths[:, None]).astype(np.int32) * 7
     y = np.arange(40) % 2
-    batches = LengthBatches(x, y, lengths, batch_size=4, pre_padded=False, seed=0)
+    batches = LengthBatches(x, y, lengths, batch_size=4, pre_padded=False, seed=0, width_step=32)
     assert [batches[i][0].shape[1] for i in range(2)] == [64, 32]
     keras.utils.set_random_seed(0)
     model = build_model("gru", {"units": 4, "dropout": 0.0}, vocab_size=10, embedding_dim=4)
@@ -121,7 +121,9 @@ def test_masked_model_scores_a_bucketed_batch_as_the_full_padding():
     model = build_model("gru", {"units": 8, "dropout": 0.0}, vocab_size=50, embedding_dim=8)
     x = np.zeros((3, 96), dtype=np.int32)
     x[0, :10], x[1, :30], x[2, :5] = 7, 9, 11
-    batches = LengthBatches(x, np.arange(3), np.array([10, 30, 5]), batch_size=3, pre_padded=False, seed=0)
+    batches = LengthBatches(
+        x, np.arange(3), np.array([10, 30, 5]), batch_size=3, pre_padded=False, seed=0, width_step=32
+    )
     cut, rows = batches[0]
     assert cut.shape == (3, 32)
     np.testing.assert_allclose(model.predict(cut, verbose=0), model.predict(x[rows], verbose=0), atol=1e-5)
