@@ -1,9 +1,10 @@
 """The script behind docs/benchmarks.md's "bag of hashed n-grams" figures (weighed, not kept in the registry).
 
 A fastText-style classifier: the mean embedding of a review's words and hashed word pairs, then one sigmoid
-unit; `hybrid` puts it beside a registry network (the defaults' embedding, embedding dropout and builder).
-Trains on a project's tokenized IMDB arrays with the train stage's length batches and early stopping.
-Run from a project root after `dvc repro tokenize@imdb` (a copy, for another `max_len`):
+unit; `hybrid` puts it beside a registry network (its embedding, embedding dropout and builder from
+params.yaml). Trained by the train stage's `fit` (Adam, clipping, early stopping) on the length batches it
+uses, with params.yaml's train settings but for the learning rate and the epochs. Run from a project root
+after `dvc repro tokenize@imdb` (in a copy, for another `max_len`):
 
     PYTHONPATH=. LR=0.005 python docs/results/ngram_bag.py bag 1000003 8 12
     PYTHONPATH=. LR=0.003 python docs/results/ngram_bag.py hybrid 1000003 8 8 gru
@@ -14,22 +15,15 @@ environment: LR (Adam, 0.001), BAGDROP (dropout on the mean n-gram vector, 0).
 
 import os
 import sys
-import time
-from pathlib import Path
 
 import keras
 from keras import layers, ops
 from sklearn.metrics import accuracy_score
 
-from stages.data import load_arrays, read_lines
+from stages.data import Paths, load_arrays, read_lines
+from stages.params import architecture_kwargs, classifier_train, load_params
 from stages.registry import ARCHITECTURES
-from stages.train import LengthBatches
-
-TOKENIZED = Path("data/imdb/tokenized")
-NETWORKS = {
-    "cnn_rnn": {"filters": 64, "kernel_size": 5, "pool_size": 4, "units": 64, "cell": "gru", "dropout": 0.3},
-    "gru": {"units": 64, "dropout": 0.3},
-}
+from stages.train import LengthBatches, fit
 
 
 class NgramBag(layers.Layer):
@@ -55,38 +49,42 @@ def main() -> None:
     mode, buckets, dim = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     epochs = int(sys.argv[4]) if len(sys.argv) > 4 else 6
     network = sys.argv[5] if len(sys.argv) > 5 else "cnn_rnn"
-    vocab_size = len(read_lines(TOKENIZED / "vocab.txt"))
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input(shape=(None,), dtype="int32")
-    features = []
-    if mode in ("bag", "hybrid"):
-        bag = NgramBag(vocab_size, buckets, dim)(inputs)
-        if float(os.environ.get("BAGDROP", "0")):
-            bag = layers.Dropout(float(os.environ["BAGDROP"]))(bag)
-        features.append(bag)
-    if mode == "hybrid":
-        x = layers.Embedding(vocab_size, 32, mask_zero=True)(inputs)
-        x = layers.SpatialDropout1D(0.4)(x)
-        for layer in ARCHITECTURES[network](**NETWORKS[network]):
-            x = layer(x)
-        features.append(x)
-    joined = features[0] if len(features) == 1 else layers.Concatenate()(features)
-    model = keras.Model(inputs, layers.Dense(1, activation="sigmoid")(joined))
-    learning_rate = float(os.environ.get("LR", "0.001"))
-    model.compile(keras.optimizers.Adam(learning_rate, clipnorm=1.0), "binary_crossentropy", metrics=["accuracy"])
-    data = {split: load_arrays(TOKENIZED / split) for split in ("train", "val", "test")}
-    train, val = (
-        LengthBatches(data[s]["x"], data[s]["y"], data[s]["lengths"], 64, False, 0, 32) for s in ("train", "val")
+    params, tokenized = load_params(), Paths("imdb").tokenized
+    settings = classifier_train(params, network).model_copy(
+        update={"learning_rate": float(os.environ.get("LR", "0.001")), "epochs": epochs}
     )
-    stopper = keras.callbacks.EarlyStopping("val_accuracy", patience=2, restore_best_weights=True)
-    started = time.perf_counter()
-    model.fit(train, validation_data=val, epochs=epochs, callbacks=[stopper], verbose=2)
-    seconds = time.perf_counter() - started
-    probability = model.predict(data["test"]["x"], batch_size=512, verbose=0)[:, 0]
-    accuracy = accuracy_score(data["test"]["y"], probability > 0.5)
+    vocab_size = len(read_lines(tokenized / "vocab.txt"))
+    pre_padded = params.datasets["imdb"].tokenize.padding == "pre"
+
+    def build() -> keras.Model:
+        inputs = keras.Input(shape=(None,), dtype="int32")
+        features = [NgramBag(vocab_size, buckets, dim)(inputs)]
+        if float(os.environ.get("BAGDROP", "0")):
+            features = [layers.Dropout(float(os.environ["BAGDROP"]))(features[0])]
+        if mode == "hybrid":
+            x = layers.Embedding(vocab_size, settings.embedding_dim, mask_zero=True)(inputs)
+            x = layers.SpatialDropout1D(settings.embedding_dropout)(x)
+            for layer in ARCHITECTURES[network](**architecture_kwargs(params, network)):
+                x = layer(x)
+            features.append(x)
+        joined = features[0] if len(features) == 1 else layers.Concatenate()(features)
+        return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(joined))
+
+    arrays = {split: load_arrays(tokenized / split) for split in ("train", "val", "test")}
+    data = {
+        split: LengthBatches(
+            a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed, settings.bucket_width
+        )
+        for split, a in arrays.items()
+        if split != "test"
+    }
+    keras.utils.set_random_seed(params.seed)
+    model, summary = fit(build, "binary_crossentropy", settings, data, f"ngram_bag {mode}", [])
+    probability = model.predict(arrays["test"]["x"], batch_size=512, verbose=0)[:, 0]
+    accuracy = accuracy_score(arrays["test"]["y"], probability > 0.5)
     print(
         f"RESULT {sys.argv[1:]} params={model.count_params()} test_acc={accuracy:.4f} "
-        f"best={stopper.best_epoch + 1} fit_s={seconds:.1f}"
+        f"best={summary['best_epoch']} fit_s={summary['train_seconds']}"
     )
 
 
