@@ -1,0 +1,80 @@
+"""The script behind docs/benchmarks.md's "convolution and max pooling over whole reviews" figure (weighed,
+not kept in the registry).
+
+Johnson & Zhang's recipe for a from-scratch text CNN (NAACL 2015): every review whole, word-trigram features,
+the strongest of each feature anywhere in the review. Here: embedding -> embedding dropout -> a masked
+Conv1D over 3 words with ReLU -> max over the real steps -> dropout -> one sigmoid unit, trained by the
+train stage's `fit` (Adam, clipping, early stopping) on its length batches with params.yaml's `train`
+settings, `embedding_dim` and `embedding_dropout` given here. Run from a project root after
+`dvc repro tokenize@imdb` (in a copy with `datasets.imdb.tokenize.max_len` 1024: whole reviews but the
+longest 1%):
+
+    PYTHONPATH=. python docs/results/pooled_cnn.py 256 128 0.2
+
+Arguments: filters, embedding width, embedding dropout.
+"""
+
+import sys
+
+import keras
+from keras import layers, ops
+from sklearn.metrics import accuracy_score
+
+from stages.data import Paths, load_arrays, read_lines
+from stages.params import load_params
+from stages.registry import MaskedConv1D
+from stages.train import LengthBatches, fit
+
+
+class MaskedGlobalMax(layers.Layer):
+    """Each channel's largest value over the real steps of a review."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = ops.where(ops.expand_dims(mask, -1), inputs, ops.full_like(inputs, -1e9))
+        return ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+
+def main() -> None:
+    filters, width, embedding_dropout = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+    params, tokenized = load_params(), Paths("imdb").tokenized
+    settings = params.train
+    vocab_size = len(read_lines(tokenized / "vocab.txt"))
+    pre_padded = params.datasets["imdb"].tokenize.padding == "pre"
+
+    def build() -> keras.Model:
+        inputs = keras.Input(shape=(None,), dtype="int32")
+        x = layers.Embedding(vocab_size, width, mask_zero=True)(inputs)
+        x = layers.SpatialDropout1D(embedding_dropout)(x)
+        x = MaskedConv1D(filters, 3, activation="relu")(x)
+        x = layers.Dropout(0.5)(MaskedGlobalMax()(x))
+        return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
+
+    arrays = {split: load_arrays(tokenized / split) for split in ("train", "val", "test")}
+    data = {
+        split: LengthBatches(
+            a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed, settings.bucket_width
+        )
+        for split, a in arrays.items()
+        if split != "test"
+    }
+    keras.utils.set_random_seed(params.seed)
+    model, summary = fit(build, "binary_crossentropy", settings, data, "pooled_cnn", [])
+    probability = model.predict(arrays["test"]["x"], batch_size=256, verbose=0)[:, 0]
+    accuracy = accuracy_score(arrays["test"]["y"], probability > 0.5)
+    print(
+        f"RESULT {sys.argv[1:]} params={model.count_params()} test_acc={accuracy:.4f} "
+        f"best={summary['best_epoch']} val={summary['val_accuracy']} fit_s={summary['train_seconds']} "
+        f"to_best={summary['seconds_to_best']}"
+    )
+
+
+if __name__ == "__main__":
+    main()
