@@ -18,12 +18,11 @@ import sys
 
 import keras
 from keras import layers, ops
-from sklearn.metrics import accuracy_score
+from scoring import fit_and_score
 
-from stages.data import Paths, load_arrays, read_lines
+from stages.data import Paths, read_lines
 from stages.params import architecture_kwargs, classifier_train, load_params
 from stages.registry import ARCHITECTURES
-from stages.train import LengthBatches, fit
 
 
 class NgramBag(layers.Layer):
@@ -54,7 +53,6 @@ def main() -> None:
         update={"learning_rate": float(os.environ.get("LR", "0.001")), "epochs": epochs}
     )
     vocab_size = len(read_lines(tokenized / "vocab.txt"))
-    pre_padded = params.datasets["imdb"].tokenize.padding == "pre"
 
     def build() -> keras.Model:
         inputs = keras.Input(shape=(None,), dtype="int32")
@@ -70,22 +68,7 @@ def main() -> None:
         joined = features[0] if len(features) == 1 else layers.Concatenate()(features)
         return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(joined))
 
-    arrays = {split: load_arrays(tokenized / split) for split in ("train", "val", "test")}
-    data = {
-        split: LengthBatches(
-            a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed, settings.bucket_width
-        )
-        for split, a in arrays.items()
-        if split != "test"
-    }
-    keras.utils.set_random_seed(params.seed)
-    model, summary = fit(build, "binary_crossentropy", settings, data, f"ngram_bag {mode}", [])
-    probability = model.predict(arrays["test"]["x"], batch_size=512, verbose=0)[:, 0]
-    accuracy = accuracy_score(arrays["test"]["y"], probability > 0.5)
-    print(
-        f"RESULT {sys.argv[1:]} params={model.count_params()} test_acc={accuracy:.4f} "
-        f"best={summary['best_epoch']} fit_s={summary['train_seconds']}"
-    )
+    fit_and_score(build, settings, f"ngram_bag {mode}")
 
 
 if __name__ == "__main__":

@@ -18,12 +18,11 @@ import sys
 
 import keras
 from keras import layers, ops
-from sklearn.metrics import accuracy_score
+from scoring import fit_and_score
 
-from stages.data import Paths, load_arrays, read_lines
+from stages.data import Paths, read_lines
 from stages.params import load_params
 from stages.registry import MaskedConv1D
-from stages.train import LengthBatches, fit
 
 
 class MaskedGlobalMax(layers.Layer):
@@ -47,7 +46,6 @@ def main() -> None:
     params, tokenized = load_params(), Paths("imdb").tokenized
     settings = params.train
     vocab_size = len(read_lines(tokenized / "vocab.txt"))
-    pre_padded = params.datasets["imdb"].tokenize.padding == "pre"
 
     def build() -> keras.Model:
         inputs = keras.Input(shape=(None,), dtype="int32")
@@ -57,23 +55,7 @@ def main() -> None:
         x = layers.Dropout(0.5)(MaskedGlobalMax()(x))
         return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(x))
 
-    arrays = {split: load_arrays(tokenized / split) for split in ("train", "val", "test")}
-    data = {
-        split: LengthBatches(
-            a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed, settings.bucket_width
-        )
-        for split, a in arrays.items()
-        if split != "test"
-    }
-    keras.utils.set_random_seed(params.seed)
-    model, summary = fit(build, "binary_crossentropy", settings, data, "pooled_cnn", [])
-    probability = model.predict(arrays["test"]["x"], batch_size=256, verbose=0)[:, 0]
-    accuracy = accuracy_score(arrays["test"]["y"], probability > 0.5)
-    print(
-        f"RESULT {sys.argv[1:]} params={model.count_params()} test_acc={accuracy:.4f} "
-        f"best={summary['best_epoch']} val={summary['val_accuracy']} fit_s={summary['train_seconds']} "
-        f"to_best={summary['seconds_to_best']}"
-    )
+    fit_and_score(build, settings, "pooled_cnn")
 
 
 if __name__ == "__main__":
