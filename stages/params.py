@@ -124,7 +124,7 @@ class ClassifierTrain(Train):
 
     mask: bool = True
     bucketing: bool = True
-    bucket_width: PositiveInt = 32  # bucketed batches are cut to a multiple of this many tokens
+    bucket_width: Annotated[int, Field(ge=0)] = 0  # bucketed batches are cut to a multiple of this; 0: by backend
     embedding_dropout: Rate = 0.0  # share of embedding channels dropped per review
 
 

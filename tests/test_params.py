@@ -80,7 +80,7 @@ def test_defaults_are_valid():
         ),
         ("architectures.gru.train", [1], "architectures.gru.train: expected a mapping of train keys"),
         ("train.embedding_dropout", 1.0, "train.embedding_dropout: Input should be less than 1 (got 1.0)"),
-        ("train.bucket_width", 0, "train.bucket_width: Input should be greater than 0 (got 0)"),
+        ("train.bucket_width", -32, "train.bucket_width: Input should be greater than or equal to 0 (got -32)"),
         (
             "architectures.gru.train",
             {"embedding_dropout": -0.1},

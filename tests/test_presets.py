@@ -15,7 +15,7 @@ import yaml
 from benchmarks.notebooks import lever_table, table, write_section
 from stages.params import ParamsError, apply_overrides, load_preset, override_args
 from stages.registry import build_model
-from stages.train import LengthBatches
+from stages.train import LengthBatches, bucket_width
 from tests.conftest import ROOT, TINY, make_project, project_env, run
 
 
@@ -97,6 +97,15 @@ def test_length_batches_cover_every_row_once_cut_to_their_longest(pre_padded: bo
             seen.extend(yb.tolist())
         assert sorted(seen) == y.tolist() and len(batches) == 3
         batches.on_epoch_end()
+
+
+@pytest.mark.parametrize(
+    ("configured", "backend", "expected"),
+    [(0, "jax", 128), (0, "tensorflow", 32), (0, "torch", 32), (64, "jax", 64), (16, "tensorflow", 16)],
+)
+def test_bucket_width_zero_picks_a_coarse_grid_for_jax_only(configured: int, backend: str, expected: int):
+    """JAX compiles every batch width, so the default grid is coarser there; a set width is kept as is."""
+    assert bucket_width(configured, backend) == expected
 
 
 def test_bucketed_batches_train_when_nearly_all_reviews_fill_max_len():
