@@ -24,7 +24,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from stages import UserError, run_stage
 from stages.data import Paths, atomic_write, load_arrays, load_ids, read_lines, read_vocab, windows, write_json
 from stages.distribution import distribution_scope, is_chief, replicas
-from stages.params import Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
+from stages.params import ClassifierTrain, Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
 from stages.registry import build_language_model, build_model
 
 if TYPE_CHECKING:  # imported at run time by main() only: the training functions run without DVC
@@ -138,6 +138,19 @@ def bucket_width(configured: int, backend: str) -> int:
 Inputs = tuple[np.ndarray, np.ndarray] | keras.utils.PyDataset
 
 
+def classifier_inputs(
+    arrays: dict[str, dict[str, np.ndarray]], settings: ClassifierTrain, pre_padded: bool, seed: int
+) -> dict[str, Inputs]:
+    """What `fit` reads for each split of padded reviews: length batches with `train.bucketing`, else the arrays."""
+    width_step = bucket_width(settings.bucket_width, keras.backend.backend())
+    return {
+        split: LengthBatches(a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, seed, width_step)
+        if settings.bucketing
+        else (a["x"], a["y"])
+        for split, a in arrays.items()
+    }
+
+
 def fit(
     build: Callable[[], keras.Model],
     loss: str | keras.losses.Loss,
@@ -199,13 +212,7 @@ def train_classifier(
     paths, settings = Paths(dataset), classifier_train(params, arch)
     pre_padded = params.datasets[dataset].tokenize.padding == "pre"
     arrays = {split: load_arrays(paths.tokenized / split) for split in ("train", "val")}
-    width_step = bucket_width(settings.bucket_width, keras.backend.backend())
-    data = {
-        split: LengthBatches(a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed, width_step)
-        if settings.bucketing
-        else (a["x"], a["y"])
-        for split, a in arrays.items()
-    }
+    data = classifier_inputs(arrays, settings, pre_padded, params.seed)
     vocab_size = len(read_lines(paths.tokenized / "vocab.txt"))
     classes = len(read_lines(paths.tokenized / "classes.txt"))
     hyperparams = architecture_kwargs(params, arch)

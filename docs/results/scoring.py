@@ -8,21 +8,15 @@ import keras
 from sklearn.metrics import accuracy_score
 
 from stages.data import Paths, load_arrays
-from stages.params import Train, load_params
-from stages.train import LengthBatches, fit
+from stages.params import ClassifierTrain, load_params
+from stages.train import classifier_inputs, fit
 
 
-def fit_and_score(build: Callable[[], keras.Model], settings: Train, label: str) -> None:
+def fit_and_score(build: Callable[[], keras.Model], settings: ClassifierTrain, label: str) -> None:
     params, tokenized = load_params(), Paths("imdb").tokenized
     pre_padded = params.datasets["imdb"].tokenize.padding == "pre"
     arrays = {split: load_arrays(tokenized / split) for split in ("train", "val", "test")}
-    data = {
-        split: LengthBatches(
-            a["x"], a["y"], a["lengths"], settings.batch_size, pre_padded, params.seed, settings.bucket_width
-        )
-        for split, a in arrays.items()
-        if split != "test"
-    }
+    data = classifier_inputs({split: arrays[split] for split in ("train", "val")}, settings, pre_padded, params.seed)
     keras.utils.set_random_seed(params.seed)
     model, summary = fit(build, "binary_crossentropy", settings, data, label, [])
     probability = model.predict(arrays["test"]["x"], batch_size=512, verbose=0)[:, 0]
