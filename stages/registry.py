@@ -117,6 +117,68 @@ class AttentionPooling(layers.Layer):
         return {**super().get_config(), "units": self.units}
 
 
+@keras.saving.register_keras_serializable(package="rnnlab")
+class RegionSum(layers.Layer):
+    """Johnson & Zhang's convolution over one-hot words, read from an embedding cut into `region` equal parts:
+    step t sums part k of the word at t + k - region // 2, adds a bias and applies a ReLU. Each (offset, word)
+    pair has its own vector, so a region is not squeezed through a narrow word embedding first."""
+
+    def __init__(self, region: int = 3, **kwargs):
+        super().__init__(**kwargs)
+        self.region = region
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        width = input_shape[-1]
+        if width % self.region:
+            raise UserError(
+                f"embedding_dim {width} (train.embedding_dim, or the architecture's own train.embedding_dim) is "
+                f"not a multiple of region {self.region}: the layer reads one equal part of each word's embedding "
+                f"per word of its region"
+            )
+        self.features = width // self.region
+        self.bias = self.add_weight(shape=(self.features,), initializer="zeros", name="bias")
+
+    def call(self, inputs, mask=None):
+        if mask is not None:  # padding contributes nothing to its neighbours' regions
+            inputs = inputs * ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+        f, total = self.features, self.bias
+        for k in range(self.region):
+            part, offset = inputs[:, :, k * f : (k + 1) * f], k - self.region // 2
+            if offset < 0:  # step t reads the word -offset steps before it
+                part = ops.pad(part[:, :offset], [[0, 0], [-offset, 0], [0, 0]])
+            elif offset > 0:
+                part = ops.pad(part[:, offset:], [[0, 0], [0, offset], [0, 0]])
+            total = total + part
+        return ops.relu(total)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] // self.region)
+
+    def get_config(self):
+        return {**super().get_config(), "region": self.region}
+
+
+@keras.saving.register_keras_serializable(package="rnnlab")
+class MaskedGlobalMax(layers.Layer):
+    """Each channel's largest value over the real (unmasked) steps of a review: a feature counts wherever it fires."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            inputs = ops.where(ops.expand_dims(mask, -1), inputs, ops.full_like(inputs, -1e9))
+        return ops.max(inputs, axis=1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[-1])
+
+
 @architecture
 def simple_rnn(units: Units = 64, dropout: Rate = 0.0, *, sequences: bool = False) -> list[layers.Layer]:
     """Elman RNN: the baseline recurrent cell, prone to forgetting early tokens."""
@@ -182,6 +244,14 @@ def attention_rnn(
         layers.Bidirectional(recurrent(cell, units, dropout, return_sequences=True)),
         AttentionPooling(attention_units),
     ]
+
+
+@architecture
+def seq_cnn(region: Units = 3, dropout: Rate = 0.5) -> list[layers.Layer]:
+    """Johnson & Zhang's seq-CNN (NAACL 2015), no recurrence: a convolution straight over one-hot words (the
+    embedding holds `region` x features values per word; set `train.embedding_dim` to match), then each
+    feature's strongest value anywhere in the review. The n-gram reference the recurrent models answer to."""
+    return [RegionSum(region), MaskedGlobalMax(), layers.Dropout(dropout)]
 
 
 def predicts_every_step(name: str) -> bool:

@@ -32,6 +32,7 @@ def test_defaults_are_valid():
         "lstm",
         "gru",
         "attention_rnn",
+        "seq_cnn",
     }
     assert set(params.datasets) == {"imdb"} and set(params.corpora) == {"shakespeare"}
     assert set(params.language_models) == {"simple_rnn", "stacked_rnn", "lstm", "gru"}
@@ -110,7 +111,7 @@ def test_an_architecture_overrides_train_for_itself_only():
 
 def test_unknown_architecture_lists_the_known_ones():
     params = with_change("architectures.transformer", {"units": 8})
-    allowed = "attention_rnn, bi_rnn, cnn_rnn, gru, lstm, simple_rnn, stacked_rnn"
+    allowed = "attention_rnn, bi_rnn, cnn_rnn, gru, lstm, seq_cnn, simple_rnn, stacked_rnn"
     with pytest.raises(ParamsError, match=rf"^architectures.transformer: unknown architecture; allowed: {allowed}$"):
         validate(params)
 

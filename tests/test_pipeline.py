@@ -121,6 +121,22 @@ def test_invalid_params_fail_in_one_line_under_repro(tiny_copy: Path):
     assert (tiny_copy / "metrics/imdb/gru.json").read_text() == before
 
 
+def test_region_width_that_does_not_split_fails_in_one_line(tiny_copy: Path):
+    """seq_cnn cuts each word's embedding into one part per word of its region: 1000 does not split in 3."""
+    edit_params(tiny_copy, {"architectures.seq_cnn.train.embedding_dim": 1000})
+    before = (tiny_copy / "metrics/imdb/seq_cnn.json").read_text()
+    result = run(["dvc", "repro", "evaluate@imdb-seq_cnn"], tiny_copy, project_env(None), check=False)
+    assert result.returncode != 0
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: embedding_dim 1000 (train.embedding_dim, or the architecture's own train.embedding_dim) is not a "
+        "multiple of region 3: the layer reads one equal part of each word's embedding per word of its region"
+    ]
+    assert not (tiny_copy / "data/imdb/models/seq_cnn.keras").exists()
+    assert not (tiny_copy / "data/imdb/live/seq_cnn").exists()
+    assert (tiny_copy / "metrics/imdb/seq_cnn.json").read_text() == before
+
+
 def test_repro_from_fresh_clone_takes_the_mirror(tmp_path: Path, fake_mirror: Path):
     """Only download and tokenize: the no-network, mirror-only path a new user takes."""
     project = make_project(tmp_path / "project", fake_mirror, TINY)

@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from stages import UserError
 from stages.registry import (
     ARCHITECTURES,
     MaskedMaxPooling1D,
+    RegionSum,
     architecture_params_model,
     build_language_model,
     build_model,
@@ -23,7 +25,7 @@ from stages.registry import (
 def test_builds_and_predicts_probabilities(name: str, tmp_path: Path):
     keras.utils.set_random_seed(0)
     hyperparams = architecture_params_model(name)().model_dump()
-    model = build_model(name, hyperparams, vocab_size=50, embedding_dim=8)
+    model = build_model(name, hyperparams, vocab_size=50, embedding_dim=12)
     x = np.array([[5, 6, 7, 0, 0, 0, 0, 0], [9, 9, 9, 9, 9, 9, 9, 9]], dtype=np.int32)
     probabilities = model.predict(x, verbose=0)
     assert probabilities.shape == (2, 1)
@@ -37,7 +39,7 @@ def test_builds_and_predicts_probabilities(name: str, tmp_path: Path):
 def test_padding_does_not_change_the_prediction(name: str):
     """Right-padding is masked: a review scores the same however much padding follows it."""
     keras.utils.set_random_seed(0)
-    model = build_model(name, architecture_params_model(name)().model_dump(), vocab_size=50, embedding_dim=8)
+    model = build_model(name, architecture_params_model(name)().model_dump(), vocab_size=50, embedding_dim=12)
     short = np.array([[5, 6, 7, 8, 9, 10, 11, 12]], dtype=np.int32)
     padded = np.pad(short, ((0, 0), (0, 8)))
     np.testing.assert_allclose(model.predict(short, verbose=0), model.predict(padded, verbose=0), atol=1e-5)
@@ -61,6 +63,27 @@ def test_pooled_mask_marks_windows_with_any_real_step():
     mask = np.array([[True, True, True, False, False, False]])
     pooled = pool.compute_mask(np.zeros((1, 6, 1)), mask)
     assert np.asarray(pooled).tolist() == [[True, True, False]]
+
+
+def test_region_sum_adds_each_neighbours_part_and_skips_padding():
+    """Region 3 over a 6-wide embedding: step t = relu(first third of t-1 + middle of t + last third of t+1 + bias);
+    a masked step feeds no neighbour."""
+    embedded = np.arange(1, 4 * 6 + 1, dtype="float32").reshape(1, 4, 6) * np.array([1, -1, 1, -1, 1, -1])
+    layer = RegionSum(3)
+    layer.build(embedded.shape)
+    layer.bias.assign(np.array([0.5, 0.25], dtype="float32"))
+    parts = np.pad(embedded[0], ((1, 1), (0, 0))).reshape(6, 3, 2)  # zero rows before and after
+    expected = np.maximum(parts[:-2, 0] + parts[1:-1, 1] + parts[2:, 2] + [0.5, 0.25], 0)
+    np.testing.assert_allclose(np.asarray(layer(embedded)), expected[None], rtol=1e-6)
+    mask = np.array([[True, True, True, False]])
+    parts[4] = 0  # the padded step, zeroed
+    expected = np.maximum(parts[:-2, 0] + parts[1:-1, 1] + parts[2:, 2] + [0.5, 0.25], 0)
+    np.testing.assert_allclose(np.asarray(layer(embedded, mask=mask))[:, :3], expected[None, :3], rtol=1e-6)
+
+
+def test_region_width_must_split_into_the_region():
+    with pytest.raises(UserError, match=r"^embedding_dim 8 .* is not a multiple of region 3: "):
+        build_model("seq_cnn", {"region": 3}, vocab_size=50, embedding_dim=8)
 
 
 def test_builder_signature_is_the_schema():

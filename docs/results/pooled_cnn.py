@@ -17,28 +17,12 @@ Arguments: filters, embedding width, embedding dropout.
 import sys
 
 import keras
-from keras import layers, ops
+from keras import layers
 from scoring import fit_and_score
 
 from stages.data import Paths, read_lines
 from stages.params import load_params
-from stages.registry import MaskedConv1D
-
-
-class MaskedGlobalMax(layers.Layer):
-    """Each channel's largest value over the real steps of a review."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
-    def call(self, inputs, mask=None):
-        if mask is not None:
-            inputs = ops.where(ops.expand_dims(mask, -1), inputs, ops.full_like(inputs, -1e9))
-        return ops.max(inputs, axis=1)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
+from stages.registry import MaskedConv1D, MaskedGlobalMax
 
 
 def main() -> None:
