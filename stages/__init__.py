@@ -11,6 +11,12 @@ from collections.abc import Callable
 os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+# On KERAS_BACKEND=jax, compiled programs persist between runs: a rerun or `dvc exp run` of the same shapes
+# loads them instead of compiling for seconds per batch width in its first epoch. TensorFlow ignores it.
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR",
+    os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rnnlab", "jax"),
+)
 
 
 class UserError(Exception):

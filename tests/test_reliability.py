@@ -16,6 +16,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -570,6 +571,17 @@ TARGET = "evaluate@imdb-lstm"  # the report, which only collects the metrics, is
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("preset", [None, "/elsewhere/jax"])
+def test_jax_keeps_compiled_programs_in_the_user_cache_unless_told_otherwise(tmp_path: Path, preset: str | None):
+    """On KERAS_BACKEND=jax a rerun loads its compiled programs instead of compiling them in its first epoch;
+    a user's own JAX_COMPILATION_CACHE_DIR wins."""
+    env = {key: value for key, value in os.environ.items() if key != "JAX_COMPILATION_CACHE_DIR"}
+    env |= {"XDG_CACHE_HOME": str(tmp_path)} | ({"JAX_COMPILATION_CACHE_DIR": preset} if preset else {})
+    show = "import os, stages; print(os.environ['JAX_COMPILATION_CACHE_DIR'])"
+    result = subprocess.run([sys.executable, "-c", show], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == (preset or str(tmp_path / "rnnlab" / "jax"))
+
+
 def test_parallel_queued_experiments_match_sequential_ones(reference: Reference, tmp_path: Path):
     project = copy_of(reference, tmp_path / "project")
     env = project_env(None)
