@@ -1,7 +1,9 @@
-"""A larger batch on the GPU, weighed and not kept: each named architecture's defaults with batch 256 and
-learning rate 0.003 (bucket width 128), from the benchmarks.notebooks --export archives, one run each.
+"""Variants of the defaults on the GPU, one run each, from the benchmarks.notebooks --export archives
+(`defaults`, seed 0): each argument is an architecture followed by its params overrides (YAML values).
+The "larger batch" figures (weighed, not kept) and the seq-CNN's epochs and widths came from:
 
-    KERAS_BACKEND=jax PYTHONPATH=. python docs/results/large_batch_jax.py TOKENIZED_DIR RESULTS bi_rnn stacked_rnn
+    KERAS_BACKEND=jax PYTHONPATH=. python docs/results/variants_jax.py TOKENIZED_DIR RESULTS \
+        "bi_rnn train.bucket_width=128 train.batch_size=256 train.learning_rate=0.003"
 """
 
 import json
@@ -15,8 +17,10 @@ import yaml
 from benchmarks.notebooks import archive_name, make_project, run_in_process
 
 tok, out = Path(sys.argv[1]).resolve(), Path(sys.argv[2]).resolve()
-large_batch = {"train.bucket_width": 128, "train.batch_size": 256, "train.learning_rate": 0.003}
-variants = [(arch, large_batch) for arch in sys.argv[3:]]
+variants = []
+for spec in sys.argv[3:]:
+    arch, *settings = spec.split()
+    variants.append((arch, {key: yaml.safe_load(value) for key, value in (s.split("=", 1) for s in settings)}))
 with tempfile.TemporaryDirectory() as tmp:
     project = make_project(Path(tmp), versioned=False)
     os.chdir(project)
