@@ -1,6 +1,6 @@
 """The project's defaults against the reference notebooks' settings, side by side through the same pipeline.
 
-    RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.notebooks [--docs 4000] [--repeats 3]
+    RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.notebooks [--docs 4000] [--repeats 3] [--first-seed 0]
         [--architectures lstm gru] [--results runs.jsonl] [--write docs/benchmarks.md]
 
 Copies the project into a temporary git + DVC repository and limits IMDB to a fixed, stratified,
@@ -15,7 +15,8 @@ says little on 4,000 reviews: a SimpleRNN scores anywhere from 0.51 to 0.80 acro
 figure is a median over the repeats; accuracy also shows the lowest and highest.
 Prints a Markdown table; --write replaces (or appends) this backend's section in a Markdown file.
 --results appends each finished run to a JSON-lines file, and --table renders such a file again
-(an interrupted benchmark keeps the pairs it finished).
+(an interrupted benchmark keeps the pairs it finished). --first-seed splits the repeats across runs
+(or machines): concatenated --results files render as one table.
 
 Where neither DVC nor TensorFlow is installed (a GPU machine with JAX), run it in two halves: here,
 `--export DIR` runs only the tokenize stage of every configuration and seed and packs each result
@@ -274,6 +275,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=4000, help="train and test documents (0 = all)")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="repeat r runs with seed first-seed + r")
     parser.add_argument("--levers", type=int, default=0, help="in this many repeats, also run each lever reverted")
     parser.add_argument("--architectures", nargs="+", help="only these (default: every one in params.yaml)")
     parser.add_argument("--results", type=Path, help="JSON-lines file: one line per finished run")
@@ -283,10 +285,10 @@ def parse_args() -> argparse.Namespace:
     mode.add_argument("--tokenized", type=Path, metavar="DIR", help="train from DIR's packs, without DVC")
     mode.add_argument("--table", type=Path, metavar="RESULTS", help="render a --results file; run nothing")
     args = parser.parse_args()
-    if args.docs < 0 or args.repeats < 1 or not 0 <= args.levers <= args.repeats:
+    if args.docs < 0 or args.repeats < 1 or not 0 <= args.levers <= args.repeats or args.first_seed < 0:
         raise SystemExit(
-            f"error: --docs {args.docs} --repeats {args.repeats} --levers {args.levers}: "
-            "need docs >= 0 (0 = all), repeats >= 1 and 0 <= levers <= repeats"
+            f"error: --docs {args.docs} --repeats {args.repeats} --levers {args.levers} --first-seed "
+            f"{args.first_seed}: need docs >= 0 (0 = all), repeats >= 1, 0 <= levers <= repeats, first-seed >= 0"
         )
     for name in ("results", "write", "export", "tokenized", "table"):  # the runs chdir into a copy
         if getattr(args, name):
@@ -352,6 +354,7 @@ def main() -> None:
         os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
     subset = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}
     command = f"python -m benchmarks.notebooks --docs {args.docs} --repeats {args.repeats}"
+    command += f" --first-seed {args.first_seed}" * bool(args.first_seed)
     command += f" --levers {args.levers}" * bool(args.levers) + " --tokenized DIR" * bool(args.tokenized)
     command += " --architectures " * bool(args.architectures) + " ".join(args.architectures or [])
     with tempfile.TemporaryDirectory(prefix="rnnlab-notebooks-") as tmp:
@@ -368,12 +371,15 @@ def main() -> None:
             if set(configured) & set(architectures)
         }
         levers = {name: (overrides, architectures) for name, overrides in LEVERS.items()}
-        plans = [configs | (levers if seed < args.levers else {}) for seed in range(args.repeats)]  # seed = repeat
-        overrides = [  # per seed: configuration -> its params overrides
-            {config: subset | {"seed": seed} | settings for config, (settings, _) in plan.items()}
-            for seed, plan in enumerate(plans)
-        ]
-        for seed, plan in enumerate(plans if args.tokenized else []):  # every archive checked before any work
+        plans = {  # seed -> its configurations; repeat r runs seed first_seed + r
+            args.first_seed + repeat: configs | (levers if repeat < args.levers else {})
+            for repeat in range(args.repeats)
+        }
+        overrides = {  # per seed: configuration -> its params overrides
+            seed: {config: subset | {"seed": seed} | settings for config, (settings, _) in plan.items()}
+            for seed, plan in plans.items()
+        }
+        for seed, plan in plans.items() if args.tokenized else ():  # every archive checked before any work
             for config in plan:
                 check_archive(
                     args.tokenized / archive_name(config, seed), apply_overrides(base, overrides[seed][config])
@@ -392,7 +398,7 @@ def main() -> None:
                 with args.results.open("a") as f:
                     f.write(json.dumps(records[-1]) + "\n")
 
-        for seed, plan in enumerate(plans):
+        for seed, plan in plans.items():
             if args.tokenized:  # one architecture's configurations after another, so pairs finish together
                 for arch in architectures:
                     for config in (config for config, (_, configured) in plan.items() if arch in configured):
@@ -411,7 +417,7 @@ def main() -> None:
                         record(seed, config, arch, metrics)
         os.chdir(ROOT)
     if args.export:
-        for seed, plan in enumerate(plans):
+        for seed, plan in plans.items():
             for archive in (args.export / archive_name(config, seed) for config in plan):
                 print(f"{archive}: {archive.stat().st_size / 2**20:.1f} MiB")
         return

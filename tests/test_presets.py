@@ -207,9 +207,10 @@ def test_benchmark_table_and_docs_section(tmp_path: Path):
 @pytest.mark.parametrize(
     ("args", "given"),
     [
-        (["--repeats", "0"], "--docs 4000 --repeats 0 --levers 0"),
-        (["--docs", "-1"], "--docs -1 --repeats 3 --levers 0"),
-        (["--levers", "4"], "--docs 4000 --repeats 3 --levers 4"),
+        (["--repeats", "0"], "--docs 4000 --repeats 0 --levers 0 --first-seed 0"),
+        (["--docs", "-1"], "--docs -1 --repeats 3 --levers 0 --first-seed 0"),
+        (["--levers", "4"], "--docs 4000 --repeats 3 --levers 4 --first-seed 0"),
+        (["--first-seed", "-1"], "--docs 4000 --repeats 3 --levers 0 --first-seed -1"),
     ],
 )
 def test_benchmark_refuses_bad_counts_in_one_line_before_any_work(args: list[str], given: str, tmp_path: Path):
@@ -218,7 +219,7 @@ def test_benchmark_refuses_bad_counts_in_one_line_before_any_work(args: list[str
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
-        f"error: {given}: need docs >= 0 (0 = all), repeats >= 1 and 0 <= levers <= repeats"
+        f"error: {given}: need docs >= 0 (0 = all), repeats >= 1, 0 <= levers <= repeats, first-seed >= 0"
     ]
     assert not docs.exists()
 
@@ -234,12 +235,13 @@ def benchmark(*args: str, env: dict | None = None, block: tuple[str, ...] = ()) 
 @pytest.mark.slow
 def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fake_mirror: Path):
     """The GPU-machine route: --export tokenizes through DVC here; --tokenized trains and evaluates
-    from the archives with dvc and dvclive unimportable, one architecture's pair after another."""
+    from the archives with dvc and dvclive unimportable, one architecture's pair after another. --first-seed 1
+    (how the repeats are split across machines) names, checks and records seed 1."""
     env, archives = project_env(fake_mirror), tmp_path / "archives"
-    common = ["--docs", "0", "--repeats", "1", "--architectures", "lstm"]
+    common = ["--docs", "0", "--repeats", "1", "--first-seed", "1", "--architectures", "lstm"]
     exported = benchmark(*common, "--export", str(archives), env=env)
     assert exported.returncode == 0, exported.stderr[-3000:]
-    assert sorted(path.name for path in archives.iterdir()) == ["defaults-seed0.tar.xz", "notebook_128-seed0.tar.xz"]
+    assert sorted(path.name for path in archives.iterdir()) == ["defaults-seed1.tar.xz", "notebook_128-seed1.tar.xz"]
     results, docs = tmp_path / "runs.jsonl", tmp_path / "benchmarks.md"
     trained = benchmark(
         *common,
@@ -255,13 +257,13 @@ def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fak
     assert trained.returncode == 0, trained.stderr[-3000:]
     records = [json.loads(line) for line in results.read_text().splitlines()]
     assert [(r["config"], r["arch"], r["seed"]) for r in records] == [
-        ("defaults", "lstm", 0),
-        ("notebook_128", "lstm", 0),
+        ("defaults", "lstm", 1),
+        ("notebook_128", "lstm", 1),
     ]
     ours, theirs = (record["metrics"] for record in records)
     assert theirs["epochs"] == theirs["best_epoch"] == 5  # the notebook's fixed epochs, last weights
     assert 1 <= ours["best_epoch"] <= ours["epochs"] <= 6 and 0 <= ours["accuracy"] <= 1
-    assert records[0]["command"].endswith("--tokenized DIR --architectures lstm")
+    assert records[0]["command"].endswith("--repeats 1 --first-seed 1 --tokenized DIR --architectures lstm")
     section = docs.read_text()
     assert "| lstm | notebook_128 |" in section and "one run" in section
     rendered = benchmark("--table", str(results))  # the results file renders the same table again
@@ -271,6 +273,8 @@ def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fak
         "--docs",
         "50",
         "--repeats",
+        "1",
+        "--first-seed",
         "1",
         "--architectures",
         "lstm",
@@ -282,12 +286,12 @@ def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fak
     )
     assert other_docs.returncode == 1
     assert other_docs.stderr.splitlines() == [
-        f"error: {archives / 'defaults-seed0.tar.xz'}: tokenized with other params; run --export again"
+        f"error: {archives / 'defaults-seed1.tar.xz'}: tokenized with other params; run --export again"
     ]
-    missing = benchmark(*common[:4], "--architectures", "cnn_rnn", "--tokenized", str(archives), env=env)
+    missing = benchmark(*common[:6], "--architectures", "cnn_rnn", "--tokenized", str(archives), env=env)
     assert missing.returncode == 1
     assert missing.stderr.splitlines() == [
-        f"error: {archives / 'notebook_64-seed0.tar.xz'}: no such archive; make it with --export and the same arguments"
+        f"error: {archives / 'notebook_64-seed1.tar.xz'}: no such archive; make it with --export and the same arguments"
     ]
     assert not (tmp_path / "other.jsonl").exists()
 
