@@ -37,5 +37,6 @@ def test_real_subset_trains_every_architecture(tmp_path: Path, shared_data: Path
     print("test accuracy on the 2,000-review subset:", accuracy)
     assert accuracy["lstm"] >= 0.70, accuracy
     assert accuracy["gru"] >= 0.70, accuracy
+    assert accuracy["seq_cnn"] >= 0.70, accuracy  # 0.82; at chance with vocab_size 20,000 on these 1,800 reviews
     baseline = json.loads((project / "metrics/imdb/baseline.json").read_text())
     assert baseline["accuracy"] >= 0.75
