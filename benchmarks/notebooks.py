@@ -311,7 +311,7 @@ def render(records: list[dict]) -> list[str]:
     repeated = f"medians of {len(seeds)} runs (seeds {seeds[0]}-{seeds[-1]})" if len(seeds) > 1 else "one run"
     return [
         f"{first['hardware']}; {docs}; {repeated}; {first['date']}.",
-        f"Command: `{first['command']}`",
+        "Command: " + "; ".join(f"`{command}`" for command in dict.fromkeys(r["command"] for r in records)),
         "",
         *table(runs, presets),
         *(

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from benchmarks.notebooks import lever_table, table, write_section
+from benchmarks.notebooks import lever_table, render, table, write_section
 from stages.params import ParamsError, apply_overrides, load_preset, override_args
 from stages.registry import build_model
 from stages.train import LengthBatches, bucket_width
@@ -202,6 +202,24 @@ def test_benchmark_table_and_docs_section(tmp_path: Path):
     text = docs.read_text()
     assert "first" not in text and text.count("second") == 1 and "cpu" in text
     assert text.index("second") < text.index("tensorflow")  # replaced in place
+
+
+def test_benchmark_table_from_runs_split_across_machines_names_every_command():
+    """Repeats split with --first-seed and concatenated render as one table whose header names both commands."""
+
+    def record(seed: int, config: str, accuracy: float, seconds: float, command: str) -> dict:
+        metrics = {"accuracy": accuracy, "train_seconds": seconds, "seconds_to_best": seconds}
+        context = {"hardware": "H100", "backend": "jax", "docs": 0, "date": "2026-11-26", "command": command}
+        return context | {"seed": seed, "config": config, "arch": "gru", "metrics": metrics}
+
+    first, second = "python -m benchmarks.notebooks --repeats 2", "python -m benchmarks.notebooks --first-seed 2"
+    records = [record(seed, "defaults", 0.88, 10.0, first) for seed in (0, 1)]
+    records += [record(seed, "notebook_128", 0.85, 60.0, first) for seed in (0, 1)]
+    records += [record(2, "defaults", 0.87, 16.0, second), record(2, "notebook_128", 0.86, 30.0, second)]
+    lines = render(records)
+    assert lines[0] == "H100; full IMDB; medians of 3 runs (seeds 0-2); 2026-11-26."
+    assert lines[1] == f"Command: `{first}`; `{second}`"
+    assert "| gru | notebook_128 | 0.8500 (0.850-0.860) | 60.0 | 0.8800 (0.870-0.880) | 10.0 (10.0) | 0.17 |" in lines
 
 
 @pytest.mark.parametrize(
