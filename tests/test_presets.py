@@ -341,3 +341,26 @@ def test_benchmark_refuses_an_unknown_architecture_in_one_line(tmp_path: Path):
     known = ", ".join(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
     assert result.stderr.splitlines() == [f"error: --architectures transformer: not in params.yaml ({known})"]
     assert not (tmp_path / "runs.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_onednn_benchmark_times_the_real_train_stage_both_ways(fake_mirror: Path):
+    """benchmarks.onednn trains through `python -m stages.train` with oneDNN off and on; both repeat exactly."""
+    command = [sys.executable, "-m", "benchmarks.onednn", "--docs", "0", "--epochs", "1", "--architectures", "gru"]
+    env = project_env(fake_mirror)
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "full IMDB, 1 epochs; medians of 2 runs" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| gru |"))
+    _, off, on, ratio, repeats, same = (cell.strip() for cell in row.strip("|").split("|"))
+    assert min(float(off), float(on), float(ratio)) > 0
+    assert repeats == "yes / yes" and same in {"yes", "no"}
+
+
+def test_onednn_benchmark_refuses_bad_counts_in_one_line():
+    command = [sys.executable, "-m", "benchmarks.onednn", "--epochs", "0"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: --docs 4000 --epochs 0 --repeats 2: need docs >= 0 (0 = all), epochs >= 1 and repeats >= 1"
+    ]
