@@ -75,6 +75,21 @@ def make_project(dest: Path, versioned: bool = True) -> Path:
     return dest
 
 
+def absolute_mirror() -> None:
+    """The stages run in a temporary copy of the project: a relative RNNLAB_DATA_MIRROR must not move with them."""
+    if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):
+        os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
+
+
+def requested_architectures(base: dict, requested: list[str] | None) -> list[str]:
+    """--architectures, or every one in params.yaml; an unknown name is refused in one line."""
+    architectures = requested or list(base["architectures"])
+    if unknown := sorted(set(architectures) - set(base["architectures"])):
+        known = ", ".join(base["architectures"])
+        raise SystemExit(f"error: --architectures {' '.join(unknown)}: not in params.yaml ({known})")
+    return architectures
+
+
 def preset_architectures() -> dict[str, list[str]]:
     """Each preset in presets/ and the architectures it configures (its `architectures.<name>.*` keys)."""
     return {
@@ -350,8 +365,7 @@ def main() -> None:
         records = read_results(args.table)
         publish(render(records), args.write, records[0]["backend"])
         return
-    if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
-        os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
+    absolute_mirror()
     subset = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}
     command = f"python -m benchmarks.notebooks --docs {args.docs} --repeats {args.repeats}"
     command += f" --first-seed {args.first_seed}" * bool(args.first_seed)
@@ -361,10 +375,7 @@ def main() -> None:
         project = make_project(Path(tmp), versioned=not args.tokenized)
         os.chdir(project)  # presets and params are read from the copy
         base = yaml.safe_load(Path("params.yaml").read_text())
-        architectures = args.architectures or list(base["architectures"])
-        if unknown := sorted(set(architectures) - set(base["architectures"])):
-            known = ", ".join(base["architectures"])
-            raise SystemExit(f"error: --architectures {' '.join(unknown)}: not in params.yaml ({known})")
+        architectures = requested_architectures(base, args.architectures)
         configs = {DEFAULTS: ({}, architectures)} | {  # configuration -> (overrides, architectures it runs)
             name: (load_preset(name), [arch for arch in configured if arch in architectures])
             for name, configured in preset_architectures().items()

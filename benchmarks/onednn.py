@@ -24,7 +24,14 @@ from pathlib import Path
 
 import yaml
 
-from benchmarks.notebooks import dvc_repro, hardware, make_project, write_params
+from benchmarks.notebooks import (
+    absolute_mirror,
+    dvc_repro,
+    hardware,
+    make_project,
+    requested_architectures,
+    write_params,
+)
 
 SETTINGS = {"off": "0", "on": "1"}  # TF_ENABLE_ONEDNN_OPTS
 
@@ -55,17 +62,14 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--architectures", nargs="+", help="default: every one in params.yaml")
     args = parser.parse_args()
+    given = f"--docs {args.docs} --epochs {args.epochs} --repeats {args.repeats}"
     if args.docs < 0 or args.epochs < 1 or args.repeats < 1:
-        given = f"--docs {args.docs} --epochs {args.epochs} --repeats {args.repeats}"
         raise SystemExit(f"error: {given}: need docs >= 0 (0 = all), epochs >= 1 and repeats >= 1")
-    if mirror := os.environ.get("RNNLAB_DATA_MIRROR"):  # the stages run in a temporary copy of the project
-        os.environ["RNNLAB_DATA_MIRROR"] = str(Path(mirror).resolve())
+    absolute_mirror()
     with tempfile.TemporaryDirectory(prefix="rnnlab-onednn-") as tmp:
         project = make_project(Path(tmp))
         base = yaml.safe_load((project / "params.yaml").read_text())
-        architectures = args.architectures or list(base["architectures"])
-        if unknown := sorted(set(architectures) - set(base["architectures"])):
-            raise SystemExit(f"error: --architectures {' '.join(unknown)}: not in params.yaml")
+        architectures = requested_architectures(base, args.architectures)
         overrides = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}
         write_params(project, base, overrides | {"train.epochs": args.epochs})
         dvc_repro(project, ["tokenize@imdb"])
@@ -77,7 +81,6 @@ def main() -> None:
                     runs[name].append(train(project, arch, value))
                     print(f"{arch} oneDNN {name}: {runs[name][-1]['train_seconds']} s", file=sys.stderr, flush=True)
             rows.append(row(arch, runs))
-    given = f"--docs {args.docs} --epochs {args.epochs} --repeats {args.repeats}"
     docs = f"{args.docs:,} IMDB training documents" if args.docs else "full IMDB"
     print(f"{hardware()}; {docs}, {args.epochs} epochs; ", end="")
     print(f"medians of {args.repeats} runs; {date.today()}.\nCommand: `python -m benchmarks.onednn {given}`\n")

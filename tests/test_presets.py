@@ -357,10 +357,23 @@ def test_onednn_benchmark_times_the_real_train_stage_both_ways(fake_mirror: Path
     assert repeats == "yes / yes" and same in {"yes", "no"}
 
 
-def test_onednn_benchmark_refuses_bad_counts_in_one_line():
-    command = [sys.executable, "-m", "benchmarks.onednn", "--epochs", "0"]
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--epochs", "0"],
+            "--docs 4000 --epochs 0 --repeats 2: need docs >= 0 (0 = all), epochs >= 1 and repeats >= 1",
+        ),
+        (
+            ["--architectures", "transformer"],
+            "--architectures transformer: not in params.yaml ("
+            + ", ".join(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
+            + ")",
+        ),
+    ],
+)
+def test_onednn_benchmark_refuses_bad_input_in_one_line(args: list[str], message: str):
+    command = [sys.executable, "-m", "benchmarks.onednn", *args]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 1
-    assert result.stderr.splitlines() == [
-        "error: --docs 4000 --epochs 0 --repeats 2: need docs >= 0 (0 = all), epochs >= 1 and repeats >= 1"
-    ]
+    assert result.stderr.splitlines() == [f"error: {message}"]
