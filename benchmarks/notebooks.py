@@ -51,7 +51,7 @@ DEFAULTS = "defaults"
 # What each lever buys: the defaults with one of them set back to the notebooks' way.
 LEVERS = {
     "no length bucketing": {"train.bucketing": False},
-    "max_len 500 instead of 256": {"datasets.imdb.tokenize.max_len": 500},
+    "max_len 500 instead of 256": {"train.max_len": 500},
     "pre-padded, unmasked": {"datasets.imdb.tokenize.padding": "pre", "train.mask": False},
     "5 fixed epochs, last weights": {"train.early_stopping": False, "train.epochs": 5},
     "no embedding dropout": {"train.embedding_dropout": 0.0},
@@ -160,7 +160,7 @@ def check_archive(archive: Path, params: dict) -> None:
 def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, arch: str) -> dict:
     """Train and evaluate one architecture from an --export archive, without DVC: the stage
     functions that `dvc repro evaluate@imdb-<arch>` runs, in this process."""
-    from stages.data import load_arrays, read_lines
+    from stages.data import crop, load_arrays, read_lines
     from stages.evaluate import classification_metrics
     from stages.params import validate
     from stages.registry import class_probabilities
@@ -175,7 +175,9 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     os.chdir(project)  # the stage functions read data/ relative to the project
     try:
         model, summary = train_classifier(validate(params), "imdb", arch, [])
-        test, classes = load_arrays(unpacked / "test"), read_lines(unpacked / "classes.txt")
+        tokenized = params["datasets"]["imdb"]["tokenize"]
+        test = crop(load_arrays(unpacked / "test"), summary["max_len"], tokenized["padding"], tokenized["truncating"])
+        classes = read_lines(unpacked / "classes.txt")
         return classification_metrics(test["y"], class_probabilities(model, test["x"]), classes) | summary
     finally:
         os.chdir(cwd)

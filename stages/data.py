@@ -319,3 +319,20 @@ def load_arrays(folder: Path, required: tuple[str, ...] = ("x", "y")) -> dict[st
         names = ", ".join(f"{name}.npy" for name in required)
         raise DataError(f"{folder}: no tokenized arrays ({names}); `dvc repro` rebuilds them")
     return arrays
+
+
+def crop(arrays: dict[str, np.ndarray], max_len: int, padding: str, truncating: str) -> dict[str, np.ndarray]:
+    """A split's padded reviews (x, y, lengths) cut to `max_len` tokens, exactly as if tokenized at that length:
+    one tokenized array serves models that read different lengths. `truncating` says which end is kept,
+    `padding` which side the padding goes; no cut when `max_len` is 0 or the arrays are no wider."""
+    x, lengths = arrays["x"], arrays["lengths"]
+    if not max_len or max_len >= x.shape[1]:
+        return arrays
+    kept = np.minimum(lengths, max_len)[:, None]
+    first_real = (x.shape[1] - lengths if padding == "pre" else np.zeros_like(lengths))[:, None]
+    first_kept = first_real + (lengths[:, None] - kept if truncating == "pre" else 0)
+    column = np.arange(max_len)[None, :] - (max_len - kept if padding == "pre" else 0)  # place in the kept tokens
+    real = (column >= 0) & (column < kept)
+    source = np.clip(first_kept + column, 0, x.shape[1] - 1)
+    cropped = np.where(real, np.take_along_axis(x, source, axis=1), 0).astype(x.dtype)
+    return arrays | {"x": cropped, "lengths": kept[:, 0].astype(lengths.dtype)}

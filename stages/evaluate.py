@@ -19,6 +19,7 @@ from stages import UserError, run_stage
 from stages.data import (
     Paths,
     atomic_write,
+    crop,
     load_arrays,
     load_ids,
     read_json,
@@ -188,16 +189,17 @@ def main(argv: list[str] | None = None) -> None:
     model_path = paths.models / f"{args.arch}.keras"
     if not model_path.is_file():
         raise UserError(f"{model_path}: no trained model; run `dvc repro {trainer}` first")
-    model = load_model(model_path, trainer)
+    model, summary = load_model(model_path, trainer), read_json(paths.models / f"{args.arch}.json")
     if corpus:
         metrics = evaluate_language_model(params, args.dataset, args.arch, model)
     else:
-        test = load_arrays(paths.tokenized / "test")
+        tokenized = params.datasets[args.dataset].tokenize
+        test = crop(load_arrays(paths.tokenized / "test"), summary["max_len"], tokenized.padding, tokenized.truncating)
         classes = read_lines(paths.tokenized / "classes.txt")
         probabilities = class_probabilities(model, test["x"])
         metrics = classification_metrics(test["y"], probabilities, classes)
         write_predictions(paths.predictions / f"{args.arch}.csv", test["y"], probabilities, classes)
-    metrics |= read_json(paths.models / f"{args.arch}.json")
+    metrics |= summary
     write_json(paths.metrics / f"{args.arch}.json", metrics)
     print(
         f"{prefix}evaluate@{args.dataset}-{args.arch}: wrote {paths.metrics / args.arch}.json "

@@ -119,13 +119,15 @@ class Train(Section):
 
 
 class ClassifierTrain(Train):
-    """Padded documents: whether the model masks the padding, and whether batches are cut to their longest
-    document (length bucketing), which with the mask gives the same model for a fraction of the steps."""
+    """Padded documents: how many tokens the model reads, whether it masks the padding, and whether batches are
+    cut to their longest document (length bucketing), which with the mask gives the same model for a fraction
+    of the steps."""
 
     mask: bool = True
     bucketing: bool = True
     bucket_width: Annotated[int, Field(ge=0)] = 0  # bucketed batches are cut to a multiple of this; 0: by backend
     embedding_dropout: Rate = 0.0  # share of embedding channels dropped per review
+    max_len: Annotated[int, Field(ge=0)] = 0  # tokens a model reads per review, at most the tokenized; 0: all
 
 
 class Baseline(Section):

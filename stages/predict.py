@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from stages import UserError, run_stage
-from stages.data import Paths, read_lines
+from stages.data import Paths, read_json, read_lines
 from stages.params import architecture_kwargs, dataset_params, load_params
 from stages.registry import class_probabilities, load_model
 from stages.tokenize import encode, fill_empty, pad, words
@@ -36,10 +36,11 @@ class Predictor:
         architecture_kwargs(params, arch)
         paths, stage = Paths(dataset), f"train@{dataset}-{arch}"
         self.model_path = paths.models / f"{arch}.keras"
-        for path in (self.model_path, paths.tokenized / "vocab.txt"):
+        for path in (self.model_path, paths.models / f"{arch}.json", paths.tokenized / "vocab.txt"):
             if not path.is_file():
                 raise UserError(f"{path}: missing; train first with `dvc repro {stage}`")
-        self.settings = settings.tokenize
+        max_len = read_json(paths.models / f"{arch}.json")["max_len"]  # the length the model was trained at
+        self.settings = settings.tokenize.model_copy(update={"max_len": max_len})
         self.vocab = read_lines(paths.tokenized / "vocab.txt")
         self.classes = read_lines(paths.tokenized / "classes.txt")
         self.model = load_model(self.model_path, stage)

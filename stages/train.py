@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages import UserError, run_stage
-from stages.data import Paths, atomic_write, load_arrays, load_ids, read_lines, read_vocab, windows, write_json
+from stages.data import Paths, atomic_write, crop, load_arrays, load_ids, read_lines, read_vocab, windows, write_json
 from stages.distribution import distribution_scope, is_chief, replicas
 from stages.params import ClassifierTrain, Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
 from stages.registry import build_language_model, build_model
@@ -209,15 +209,18 @@ def train_classifier(
     params: Params, dataset: str, arch: str, loggers: list[keras.callbacks.Callback]
 ) -> tuple[keras.Model, dict]:
     """Fit `arch` on a classification dataset: a sigmoid or softmax head over the padded, masked reviews."""
-    paths, settings = Paths(dataset), classifier_train(params, arch)
-    pre_padded = params.datasets[dataset].tokenize.padding == "pre"
-    arrays = {split: load_arrays(paths.tokenized / split) for split in ("train", "val")}
+    paths, settings, tokenized = Paths(dataset), classifier_train(params, arch), params.datasets[dataset].tokenize
+    pre_padded = tokenized.padding == "pre"
+    arrays = {
+        split: crop(load_arrays(paths.tokenized / split), settings.max_len, tokenized.padding, tokenized.truncating)
+        for split in ("train", "val")
+    }
     data = classifier_inputs(arrays, settings, pre_padded, params.seed)
     vocab_size = len(read_lines(paths.tokenized / "vocab.txt"))
     classes = len(read_lines(paths.tokenized / "classes.txt"))
     hyperparams = architecture_kwargs(params, arch)
     keras.utils.set_random_seed(params.seed)
-    return fit(
+    model, summary = fit(
         lambda: build_model(
             arch, hyperparams, vocab_size, settings.embedding_dim, classes, settings.mask, settings.embedding_dropout
         ),
@@ -228,6 +231,7 @@ def train_classifier(
         loggers,
         class_weights(arrays["train"]["y"], classes, params.datasets[dataset].class_weight),
     )
+    return model, summary | {"max_len": int(arrays["train"]["x"].shape[1])}  # what evaluate and predict cut to
 
 
 def train_language_model(
@@ -274,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         if not out_of_memory(exc):
             raise
         section = "lm_train" if corpus else "train"
-        length = f"corpora.{args.dataset}.seq_len" if corpus else "the dataset's tokenize.max_len"
+        length = f"corpora.{args.dataset}.seq_len" if corpus else "train.max_len"
         raise UserError(
             f"{stage}: out of memory ({type(exc).__name__}); lower {section}.batch_size, {length}, "
             f"{section}.embedding_dim or the architecture's size"

@@ -74,6 +74,12 @@ def test_defaults_are_valid():
         ("architectures.gru.train", [1], "architectures.gru.train: expected a mapping of train keys"),
         ("train.embedding_dropout", 1.0, "train.embedding_dropout: Input should be less than 1 (got 1.0)"),
         ("train.bucket_width", -32, "train.bucket_width: Input should be greater than or equal to 0 (got -32)"),
+        ("train.max_len", -1, "train.max_len: Input should be greater than or equal to 0 (got -1)"),
+        (
+            "architectures.seq_cnn.train",
+            {"max_len": 2.5},
+            "architectures.seq_cnn.train.max_len: Input should be a valid integer (got 2.5)",
+        ),
         (
             "architectures.gru.train",
             {"embedding_dropout": -0.1},

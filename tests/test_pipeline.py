@@ -34,6 +34,7 @@ METRIC_KEYS = {
     "weighted_recall",
     "weighted_f1",
     "replicas",
+    "max_len",
 }
 
 
@@ -46,6 +47,7 @@ def test_full_repro_writes_every_output(tiny_project: Path):
         metrics = json.loads((tiny_project / f"metrics/imdb/{arch}.json").read_text())
         assert set(metrics) == METRIC_KEYS, arch
         assert 0 <= metrics["accuracy"] <= 1 and metrics["epochs"] == 1
+        assert metrics["max_len"] == (32 if arch == "seq_cnn" else 16), arch  # train.max_len, at most the tokenized
         assert sum(sum(row.values()) for row in metrics["confusion"].values()) == 120
         assert (tiny_project / f"data/imdb/models/{arch}.keras").is_file()
         predictions = (tiny_project / f"reports/imdb/predictions/{arch}.csv").read_text().splitlines()

@@ -19,8 +19,10 @@ ENV = project_env(None)
 
 
 def test_predictions_match_the_evaluate_stage(tiny_project: Path, monkeypatch: pytest.MonkeyPatch):
-    """Same texts, same probabilities as evaluate@imdb-lstm computed from the tokenized arrays."""
+    """Same texts, same probabilities as evaluate@imdb-lstm computed from the tokenized arrays, which the
+    lstm (train.max_len 16) reads cut to its last 16 of 32 tokens."""
     monkeypatch.chdir(tiny_project)
+    assert json.loads(Path("data/imdb/models/lstm.json").read_text())["max_len"] == 16
     splits, classes = load_splits(load_params().datasets["imdb"], Paths("imdb").raw, seed=0)
     probabilities = Predictor("imdb", "lstm").probabilities(splits["test"][0])
     with open("reports/imdb/predictions/lstm.csv") as f:

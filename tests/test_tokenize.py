@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from stages.data import DataError, load_splits, stratified_split, stratified_subset
+from stages.data import DataError, crop, load_splits, stratified_split, stratified_subset
 from stages.params import Tokenize
 from stages.tokenize import OOV, PAD, build_vocab, encode, pad, split_stats, words
 
@@ -37,6 +39,26 @@ def test_pad_and_truncate_sides(padding, truncating, expected):
     padded = pad([np.arange(2, 7, dtype=np.int32), np.array([7], dtype=np.int32)], settings)
     assert padded.tolist() == expected
     assert padded.dtype == np.int32
+
+
+@given(
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=6),
+    width=st.integers(1, 12),
+    max_len=st.integers(0, 14),
+    padding=st.sampled_from(["pre", "post"]),
+    truncating=st.sampled_from(["pre", "post"]),
+)
+def test_cropped_arrays_equal_tokenizing_at_the_shorter_length(lengths, width, max_len, padding, truncating):
+    """One array tokenized at `width` serves a model that reads `max_len`: the same rows, kept ends and
+    lengths as tokenizing at min(width, max_len) directly (0 = all)."""
+    sequences = [np.arange(2 + 20 * i, 2 + 20 * i + n, dtype=np.int32) for i, n in enumerate(lengths)]
+    wide = Tokenize(padding=padding, truncating=truncating, vocab_size=10, max_len=width, lowercase=True)
+    arrays = {"x": pad(sequences, wide), "y": np.arange(len(lengths)), "lengths": np.minimum(lengths, width)}
+    cropped = crop(arrays, max_len, padding, truncating)
+    narrow = wide.model_copy(update={"max_len": min(width, max_len or width)})
+    assert cropped["x"].tolist() == pad(sequences, narrow).tolist()
+    assert cropped["lengths"].tolist() == np.minimum(lengths, narrow.max_len).tolist()
+    assert cropped["x"].dtype == np.int32 and cropped["y"] is arrays["y"]
 
 
 def test_split_stats():
