@@ -161,9 +161,8 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     """Train and evaluate one architecture from an --export archive, without DVC: the stage
     functions that `dvc repro evaluate@imdb-<arch>` runs, in this process."""
     from stages.data import crop, load_arrays, read_lines
-    from stages.evaluate import classification_metrics
+    from stages.evaluate import classification_metrics, probabilities_by_length
     from stages.params import validate
-    from stages.registry import class_probabilities
     from stages.train import train_classifier
 
     params = write_params(project, base, overrides)
@@ -178,7 +177,9 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
         tokenized = params["datasets"]["imdb"]["tokenize"]
         test = crop(load_arrays(unpacked / "test"), summary["max_len"], tokenized["padding"], tokenized["truncating"])
         classes = read_lines(unpacked / "classes.txt")
-        return classification_metrics(test["y"], class_probabilities(model, test["x"]), classes) | summary
+        pre_padded = tokenized["padding"] == "pre"
+        probabilities = probabilities_by_length(model, test["x"], test["lengths"], pre_padded)
+        return classification_metrics(test["y"], probabilities, classes) | summary
     finally:
         os.chdir(cwd)
 

@@ -19,8 +19,9 @@ import numpy as np
 
 from stages import UserError, run_stage
 from stages.data import Paths, read_json, read_lines
+from stages.evaluate import probabilities_by_length
 from stages.params import architecture_kwargs, dataset_params, load_params
-from stages.registry import class_probabilities, load_model
+from stages.registry import load_model
 from stages.tokenize import encode, fill_empty, pad, words
 
 BATCH = 1024
@@ -49,9 +50,10 @@ class Predictor:
         """P(class) for each text, shape (len(texts), classes), in batched model calls."""
         if not texts:
             raise UserError(NO_TEXTS)
-        sequences = encode((words(t, self.settings.lowercase) for t in texts), self.vocab)
-        ids = pad(fill_empty(sequences), self.settings)  # the same steps as the tokenize stage
-        return class_probabilities(self.model, ids, BATCH)
+        sequences = fill_empty(encode((words(t, self.settings.lowercase) for t in texts), self.vocab))
+        ids = pad(sequences, self.settings)  # the same steps as the tokenize stage
+        lengths = np.minimum([len(s) for s in sequences], self.settings.max_len)
+        return probabilities_by_length(self.model, ids, lengths, self.settings.padding == "pre", BATCH)
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One result per text: the label, each class's probability, and the model used."""

@@ -149,7 +149,8 @@ stopping and model selection used the validation split carved from train.
 
 {results_table(metrics | {"baseline (TF-IDF + logistic regression)": baseline})}
 Shared training settings: embedding {embedding}, batch {train.batch_size}, Adam lr {train.learning_rate},
-clipnorm {train.clipnorm or "none"}, {stopping}, padding {padding}, {weighting}.{own_settings}
+clipnorm {train.clipnorm or "none"}, {stopping}, max_len {train.max_len or "all"} (tokens read per review),
+padding {padding}, {weighting}.{own_settings}
 `train_seconds` is the wall time of `fit`, `seconds_to_best` the time until the kept weights existed;
 `precision`, `recall` and `f1` are macro averages over the classes (per-class figures are in
 `metrics/{name}/<arch>.json`).
@@ -167,7 +168,8 @@ clipnorm {train.clipnorm or "none"}, {stopping}, padding {padding}, {weighting}.
 ## Data
 
 Vocabulary {stats["vocab_size"]:,} words (built on train only), sequences padded/truncated to {stats["max_len"]} tokens
-({settings.tokenize.padding}-padding, {settings.tokenize.truncating}-truncation); class imbalance in train
+({settings.tokenize.padding}-padding, {settings.tokenize.truncating}-truncation; each model reads at most its
+`max_len` of them, above); class imbalance in train
 (largest / smallest class): {stats["train"]["imbalance"]}.
 
 | split | documents | {" / ".join(classes)} | tokens p50 / p95 | OOV | truncated |

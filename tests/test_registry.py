@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from stages import UserError
+from stages.evaluate import probabilities_by_length
 from stages.registry import (
     ARCHITECTURES,
     MaskedMaxPooling1D,
@@ -17,6 +18,7 @@ from stages.registry import (
     architecture_params_model,
     build_language_model,
     build_model,
+    class_probabilities,
     predicts_every_step,
 )
 
@@ -114,3 +116,25 @@ def test_language_model_predicts_every_step_causally(name: str):
     assert logits.shape == (1, 6, 12)
     np.testing.assert_allclose(logits[:, :4], logits_changed[:, :4], atol=1e-6)
     assert not np.allclose(logits[:, 4:], logits_changed[:, 4:])
+
+
+@pytest.mark.parametrize(
+    ("name", "mask", "pre_padded"), [("seq_cnn", True, False), ("gru", True, True), ("lstm", False, True)]
+)
+def test_evaluation_by_length_scores_every_review_as_at_full_width(name: str, mask: bool, pre_padded: bool):
+    """Evaluate and predict score reviews in batches of similar length cut to their longest one: each review's
+    probabilities are the full-width ones, in the input order; an unmasked model reads its padding, so keeps it."""
+    keras.utils.set_random_seed(0)
+    hyperparams = architecture_params_model(name)().model_dump()
+    model = build_model(name, hyperparams, vocab_size=50, embedding_dim=12, mask=mask)
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(1, 300, size=40)
+    rows = [rng.integers(2, 50, size=n) for n in lengths]
+    x = np.zeros((40, 300), dtype=np.int32)
+    for i, row in enumerate(rows):
+        if pre_padded:
+            x[i, 300 - len(row) :] = row
+        else:
+            x[i, : len(row)] = row
+    by_length = probabilities_by_length(model, x, lengths, pre_padded, batch_size=8)
+    np.testing.assert_allclose(by_length, class_probabilities(model, x, batch_size=8), atol=2e-5)

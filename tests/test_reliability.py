@@ -481,8 +481,8 @@ def test_out_of_memory_is_one_line_and_writes_no_model(reference: Reference, tmp
     )
     assert result.returncode != 0
     assert error_lines(result) == [
-        "error: train@imdb-lstm: out of memory (ResourceExhaustedError); lower train.batch_size, the dataset's "
-        "tokenize.max_len, train.embedding_dim or the architecture's size"
+        "error: train@imdb-lstm: out of memory (ResourceExhaustedError); lower train.batch_size, train.max_len, "
+        "train.embedding_dim or the architecture's size"
     ]
     assert not (project / "data/imdb/models/lstm.keras").exists()
     assert not (project / "dvclive/imdb/lstm").exists()
