@@ -49,7 +49,8 @@ def train(project: Path, arch: str, onednn: str) -> dict:
 def row(arch: str, runs: dict[str, list[dict]]) -> str:
     seconds = {name: statistics.median(run["train_seconds"] for run in runs[name]) for name in SETTINGS}
     losses = {name: {run["val_loss"] for run in runs[name]} for name in SETTINGS}
-    repeats = " / ".join("yes" if len(losses[name]) == 1 else "no" for name in SETTINGS)
+    repeated = {name: "-" if len(runs[name]) < 2 else "yes" if len(losses[name]) == 1 else "no" for name in SETTINGS}
+    repeats = " / ".join(repeated.values())  # "-": one run, nothing to compare
     same = "yes" if losses["off"] == losses["on"] else "no"
     ratio = seconds["on"] / seconds["off"]
     return f"| {arch} | {seconds['off']:.1f} | {seconds['on']:.1f} | {ratio:.2f} | {repeats} | {same} |"
@@ -83,7 +84,8 @@ def main() -> None:
             rows.append(row(arch, runs))
     docs = f"{args.docs:,} IMDB training documents" if args.docs else "full IMDB"
     print(f"{hardware()}; {docs}, {args.epochs} epochs; ", end="")
-    print(f"medians of {args.repeats} runs; {date.today()}.\nCommand: `python -m benchmarks.onednn {given}`\n")
+    command = given + (f" --architectures {' '.join(args.architectures)}" if args.architectures else "")
+    print(f"medians of {args.repeats} runs; {date.today()}.\nCommand: `python -m benchmarks.onednn {command}`\n")
     print("| architecture | oneDNN off: fit s | on: fit s | on / off | repeats exactly (off / on) | same result |")
     print("| --- | --- | --- | --- | --- | --- |")
     print("\n".join(rows))

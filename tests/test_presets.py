@@ -351,10 +351,15 @@ def test_onednn_benchmark_times_the_real_train_stage_both_ways(fake_mirror: Path
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "full IMDB, 1 epochs; medians of 2 runs" in result.stdout
+    assert "Command: `python -m benchmarks.onednn --docs 0 --epochs 1 --repeats 2 --architectures gru`" in result.stdout
     row = next(line for line in result.stdout.splitlines() if line.startswith("| gru |"))
     _, off, on, ratio, repeats, same = (cell.strip() for cell in row.strip("|").split("|"))
     assert min(float(off), float(on), float(ratio)) > 0
     assert repeats == "yes / yes" and same in {"yes", "no"}
+    once = subprocess.run([*command, "--repeats", "1"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert once.returncode == 0, once.stderr[-3000:]
+    row = next(line for line in once.stdout.splitlines() if line.startswith("| gru |"))
+    assert row.split("|")[5].strip() == "- / -"  # one run each: nothing to compare, not a vacuous "yes"
 
 
 @pytest.mark.parametrize(
