@@ -160,8 +160,8 @@ def check_archive(archive: Path, params: dict) -> None:
 def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, arch: str) -> dict:
     """Train and evaluate one architecture from an --export archive, without DVC: the stage
     functions that `dvc repro evaluate@imdb-<arch>` runs, in this process."""
-    from stages.data import crop, load_arrays, read_lines
-    from stages.evaluate import classification_metrics, probabilities_by_length
+    from stages.data import read_lines
+    from stages.evaluate import classification_metrics, classifier_test_scores
     from stages.params import validate
     from stages.train import train_classifier
 
@@ -173,13 +173,11 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     cwd = Path.cwd()
     os.chdir(project)  # the stage functions read data/ relative to the project
     try:
-        model, summary = train_classifier(validate(params), "imdb", arch, [])
-        tokenized = params["datasets"]["imdb"]["tokenize"]
-        test = crop(load_arrays(unpacked / "test"), summary["max_len"], tokenized["padding"], tokenized["truncating"])
-        classes = read_lines(unpacked / "classes.txt")
-        pre_padded = tokenized["padding"] == "pre"
-        probabilities = probabilities_by_length(model, test["x"], test["lengths"], pre_padded)
-        return classification_metrics(test["y"], probabilities, classes) | summary
+        validated = validate(params)
+        model, summary = train_classifier(validated, "imdb", arch, [])
+        settings = validated.datasets["imdb"].tokenize
+        labels, probabilities = classifier_test_scores(model, unpacked, summary["max_len"], settings)
+        return classification_metrics(labels, probabilities, read_lines(unpacked / "classes.txt")) | summary
     finally:
         os.chdir(cwd)
 

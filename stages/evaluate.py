@@ -29,7 +29,7 @@ from stages.data import (
     write_json,
 )
 from stages.generate import sample
-from stages.params import Params, architecture_kwargs, is_corpus, load_params
+from stages.params import Params, Tokenize, architecture_kwargs, is_corpus, load_params
 from stages.registry import class_probabilities, load_model
 
 DIGITS = 4
@@ -73,15 +73,17 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, classe
 
 
 WIDTH_STEP = 128  # batch widths are multiples of this: few shapes to compile on JAX, little padding anywhere
+BATCH_TOKENS = 1024 * 256  # ids per model call: 1,024 rows of 256 tokens, 256 of 1,024 (wider batches thrash memory)
 
 
 def probabilities_by_length(
-    model: keras.Model, x: np.ndarray, lengths: np.ndarray, pre_padded: bool, batch_size: int = 512
+    model: keras.Model, x: np.ndarray, lengths: np.ndarray, pre_padded: bool, batch_tokens: int = BATCH_TOKENS
 ) -> np.ndarray:
     """`class_probabilities` over batches of similar length, each cut to its longest row (rounded up to
     WIDTH_STEP): with the padding masked a review scores the same at any width, so 1024-wide rows cost what
     their words cost (seq_cnn's test split: 3.8 minutes at full width). An unmasked model reads its padding,
-    so it gets the full width."""
+    so it gets the full width. A batch holds `batch_tokens` // (padded width) rows."""
+    batch_size = max(1, batch_tokens // x.shape[1])
     if not model.get_layer("embedding").mask_zero:
         return class_probabilities(model, x, batch_size)
     order = np.argsort(lengths, kind="stable")
@@ -92,6 +94,12 @@ def probabilities_by_length(
     probabilities = np.empty((len(order), parts[0].shape[1]))
     probabilities[order] = np.concatenate(parts)
     return probabilities
+
+
+def classifier_test_scores(model: keras.Model, tokenized: Path, max_len: int, settings: Tokenize) -> tuple:
+    """The test split's labels and P(class), read as the model was trained to read it (cut to its `max_len`)."""
+    test = crop(load_arrays(tokenized / "test"), max_len, settings.padding, settings.truncating)
+    return test["y"], probabilities_by_length(model, test["x"], test["lengths"], settings.padding == "pre")
 
 
 def _round(value: float) -> float:
@@ -215,12 +223,11 @@ def main(argv: list[str] | None = None) -> None:
     if corpus:
         metrics = evaluate_language_model(params, args.dataset, args.arch, model)
     else:
-        tokenized = params.datasets[args.dataset].tokenize
-        test = crop(load_arrays(paths.tokenized / "test"), summary["max_len"], tokenized.padding, tokenized.truncating)
+        settings = params.datasets[args.dataset].tokenize
+        labels, probabilities = classifier_test_scores(model, paths.tokenized, summary["max_len"], settings)
         classes = read_lines(paths.tokenized / "classes.txt")
-        probabilities = probabilities_by_length(model, test["x"], test["lengths"], tokenized.padding == "pre")
-        metrics = classification_metrics(test["y"], probabilities, classes)
-        write_predictions(paths.predictions / f"{args.arch}.csv", test["y"], probabilities, classes)
+        metrics = classification_metrics(labels, probabilities, classes)
+        write_predictions(paths.predictions / f"{args.arch}.csv", labels, probabilities, classes)
     metrics |= summary
     write_json(paths.metrics / f"{args.arch}.json", metrics)
     print(

@@ -19,12 +19,11 @@ import numpy as np
 
 from stages import UserError, run_stage
 from stages.data import Paths, read_json, read_lines
-from stages.evaluate import probabilities_by_length
+from stages.evaluate import BATCH_TOKENS, probabilities_by_length
 from stages.params import architecture_kwargs, dataset_params, load_params
 from stages.registry import load_model
 from stages.tokenize import encode, fill_empty, pad, words
 
-BATCH_TOKENS = 1024 * 256  # ids per model call: 1,024 texts at 256 tokens, 256 at 1,024 (wider batches thrash memory)
 NO_TEXTS = "no texts given: pass them as arguments, one per line on stdin, or with --file"
 
 
@@ -42,7 +41,7 @@ class Predictor:
                 raise UserError(f"{path}: missing; train first with `dvc repro {stage}`")
         max_len = read_json(paths.models / f"{arch}.json")["max_len"]  # the length the model was trained at
         self.settings = settings.tokenize.model_copy(update={"max_len": max_len})
-        self.batch_size = max(1, BATCH_TOKENS // max_len)
+        self.batch_tokens = BATCH_TOKENS  # token ids per model call
         self.vocab = read_lines(paths.tokenized / "vocab.txt")
         self.classes = read_lines(paths.tokenized / "classes.txt")
         self.model = load_model(self.model_path, stage)
@@ -54,7 +53,7 @@ class Predictor:
         sequences = fill_empty(encode((words(t, self.settings.lowercase) for t in texts), self.vocab))
         ids = pad(sequences, self.settings)  # the same steps as the tokenize stage
         lengths = np.minimum([len(s) for s in sequences], self.settings.max_len)
-        return probabilities_by_length(self.model, ids, lengths, self.settings.padding == "pre", self.batch_size)
+        return probabilities_by_length(self.model, ids, lengths, self.settings.padding == "pre", self.batch_tokens)
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One result per text: the label, each class's probability, and the model used."""

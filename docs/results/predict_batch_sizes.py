@@ -3,9 +3,9 @@ call), committed models, tokenization included:
 
     PYTHONPATH=. python docs/results/predict_batch_sizes.py seq_cnn gru
 
-2026-11-26 evening, 2-core AMD EPYC (run then through the module-level batch size that `stages/predict.py`
-had; `batch_size` is its per-model successor): seq_cnn 12.49, 12.04, 11.07, 13.64, 26.21 s and gru 4.83, 3.21,
-1.95, 1.26, 1.01 s for 64, 128, 256, 512 and 1,024 texts.
+2026-11-26 evening, 2-core AMD EPYC (run then through the module-level batch size that
+`stages/predict.py` had; `batch_tokens`, rows x the model's width, is its successor): seq_cnn 12.49,
+12.04, 11.07, 13.64, 26.21 s and gru 4.83, 3.21, 1.95, 1.26, 1.01 s for 64, 128, 256, 512 and 1,024 texts.
 """
 
 import sys
@@ -19,7 +19,7 @@ texts = load_splits(load_params().datasets["imdb"], Paths("imdb").raw, seed=0)[0
 for arch in sys.argv[1:]:
     predictor = Predictor("imdb", arch)
     for batch_size in (64, 128, 256, 512, 1024):
-        predictor.batch_size = batch_size
+        predictor.batch_tokens = batch_size * predictor.settings.max_len
         started = time.perf_counter()
         predictor.probabilities(texts)
         print(arch, batch_size, round(time.perf_counter() - started, 2), flush=True)

@@ -15,8 +15,8 @@ os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"  # before TensorFlow loads, as the tra
 
 import yaml
 
-from stages.data import Paths, crop, load_arrays, read_lines
-from stages.evaluate import classification_metrics, probabilities_by_length
+from stages.data import Paths, read_lines
+from stages.evaluate import classification_metrics, classifier_test_scores
 from stages.params import load_params
 from stages.train import train_classifier
 
@@ -34,8 +34,7 @@ for spec in sys.argv[2:]:
             entry[key] = value
     params = params.model_copy(update={"seed": seed, "architectures": params.architectures | {arch: entry}})
     model, summary = train_classifier(params, "imdb", arch, [])
-    tokenized = params.datasets["imdb"].tokenize
-    test = crop(load_arrays(paths.tokenized / "test"), summary["max_len"], tokenized.padding, tokenized.truncating)
-    probabilities = probabilities_by_length(model, test["x"], test["lengths"], tokenized.padding == "pre")
-    metrics = classification_metrics(test["y"], probabilities, read_lines(paths.tokenized / "classes.txt"))
+    settings = params.datasets["imdb"].tokenize
+    labels, probabilities = classifier_test_scores(model, paths.tokenized, summary["max_len"], settings)
+    metrics = classification_metrics(labels, probabilities, read_lines(paths.tokenized / "classes.txt"))
     print("RESULT", arch, spec, metrics["accuracy"], summary, flush=True)
