@@ -13,7 +13,15 @@ import pytest
 import yaml
 
 from benchmarks.notebooks import lever_table, render, table, write_section
-from stages.params import ParamsError, apply_overrides, load_preset, override_args
+from stages.params import (
+    ParamsError,
+    apply_overrides,
+    classifier_train,
+    load_preset,
+    override_args,
+    read_yaml,
+    validate,
+)
 from stages.registry import build_model
 from stages.train import LengthBatches, bucket_width
 from tests.conftest import ROOT, TINY, make_project, project_env, run
@@ -37,6 +45,18 @@ def test_presets_are_valid_and_name_their_architectures(monkeypatch: pytest.Monk
         "-S",
         "train.clipnorm=0.0",
     ]
+
+
+@pytest.mark.parametrize("preset", ["notebook_64", "notebook_128"])
+def test_presets_train_every_architecture_they_name_with_their_train_settings(preset: str):
+    """An architecture's own `train:` overrides in params.yaml (say, a wider embedding) must not leak into
+    the notebooks' configuration: the preset resets them."""
+    overrides = load_preset(preset)
+    params = validate(apply_overrides(read_yaml(ROOT / "params.yaml"), overrides))
+    shared = {key.removeprefix("train."): value for key, value in overrides.items() if key.startswith("train.")}
+    for arch in {key.split(".")[1] for key in overrides if key.startswith("architectures.")}:
+        settings = classifier_train(params, arch).model_dump()
+        assert {key: settings[key] for key in shared} == shared, arch
 
 
 @pytest.mark.parametrize(
