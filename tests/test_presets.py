@@ -48,9 +48,12 @@ def test_presets_are_valid_and_name_their_architectures(monkeypatch: pytest.Monk
 
 
 @pytest.mark.parametrize("preset", ["notebook_64", "notebook_128"])
-def test_presets_train_every_architecture_they_name_with_their_train_settings(preset: str):
+def test_presets_train_every_architecture_they_name_with_their_train_settings(
+    preset: str, monkeypatch: pytest.MonkeyPatch
+):
     """An architecture's own `train:` overrides in params.yaml (say, a wider embedding) must not leak into
     the notebooks' configuration: the preset resets them."""
+    monkeypatch.chdir(ROOT)
     overrides = load_preset(preset)
     params = validate(apply_overrides(read_yaml(ROOT / "params.yaml"), overrides))
     shared = {key.removeprefix("train."): value for key, value in overrides.items() if key.startswith("train.")}
