@@ -336,3 +336,15 @@ def crop(arrays: dict[str, np.ndarray], max_len: int, padding: str, truncating: 
     source = np.clip(first_kept + column, 0, x.shape[1] - 1)
     cropped = np.where(real, np.take_along_axis(x, source, axis=1), 0).astype(x.dtype)
     return arrays | {"x": cropped, "lengths": kept[:, 0].astype(lengths.dtype)}
+
+
+def batch_width(lengths: np.ndarray, step: int, padded_width: int) -> int:
+    """The longest of these documents rounded up to a multiple of `step` (fewer shapes to compile), at most the
+    padded width: what a batch of similar-length reviews is cut to, in training and in scoring alike."""
+    return min(padded_width, max(step, -(-int(lengths.max()) // step) * step))
+
+
+def cut_to_longest(x: np.ndarray, lengths: np.ndarray, step: int, pre_padded: bool) -> np.ndarray:
+    """Padded rows cut to `batch_width` from their padding's side: a masked model reads them as at full width."""
+    width = batch_width(lengths, step, x.shape[1])
+    return x[:, -width:] if pre_padded else x[:, :width]

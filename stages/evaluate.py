@@ -20,6 +20,7 @@ from stages.data import (
     Paths,
     atomic_write,
     crop,
+    cut_to_longest,
     load_arrays,
     load_ids,
     read_json,
@@ -89,8 +90,8 @@ def probabilities_by_length(
     order = np.argsort(lengths, kind="stable")
     parts = []
     for rows in np.split(order, range(batch_size, len(order), batch_size)):
-        width = min(x.shape[1], -(-int(lengths[rows].max()) // WIDTH_STEP) * WIDTH_STEP)
-        parts.append(class_probabilities(model, x[rows, -width:] if pre_padded else x[rows, :width], batch_size))
+        batch = cut_to_longest(x[rows], lengths[rows], WIDTH_STEP, pre_padded)
+        parts.append(class_probabilities(model, batch, batch_size))
     probabilities = np.empty((len(order), parts[0].shape[1]))
     probabilities[order] = np.concatenate(parts)
     return probabilities

@@ -22,7 +22,19 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages import UserError, run_stage
-from stages.data import Paths, atomic_write, crop, load_arrays, load_ids, read_lines, read_vocab, windows, write_json
+from stages.data import (
+    Paths,
+    atomic_write,
+    batch_width,
+    crop,
+    cut_to_longest,
+    load_arrays,
+    load_ids,
+    read_lines,
+    read_vocab,
+    windows,
+    write_json,
+)
 from stages.distribution import distribution_scope, is_chief, replicas
 from stages.params import ClassifierTrain, Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
 from stages.registry import build_language_model, build_model
@@ -115,17 +127,14 @@ class LengthBatches(keras.utils.PyDataset):
         self.batches = [batches[i] for i in lead] + [b for i, b in enumerate(batches) if i not in lead]
 
     def width(self, rows: np.ndarray) -> int:
-        """The batch's longest document rounded up to a multiple of `width_step`, at most the padded width."""
-        step = self.width_step
-        return min(self.x.shape[1], max(step, -(-int(self.lengths[rows].max()) // step) * step))
+        return batch_width(self.lengths[rows], self.width_step, self.x.shape[1])
 
     def __len__(self) -> int:
         return len(self.batches)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         rows = np.sort(self.batches[index])
-        width, x = self.width(rows), self.x[rows]
-        return (x[:, -width:] if self.pre_padded else x[:, :width]), self.y[rows]
+        return cut_to_longest(self.x[rows], self.lengths[rows], self.width_step, self.pre_padded), self.y[rows]
 
 
 def bucket_width(configured: int, backend: str) -> int:

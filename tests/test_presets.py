@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from benchmarks.notebooks import lever_table, render, table, write_section
+from benchmarks.notebooks import lever_table, preset_architectures, render, table, write_section
 from stages.params import (
     ParamsError,
     apply_overrides,
@@ -57,7 +57,7 @@ def test_presets_train_every_architecture_they_name_with_their_train_settings(
     overrides = load_preset(preset)
     params = validate(apply_overrides(read_yaml(ROOT / "params.yaml"), overrides))
     shared = {key.removeprefix("train."): value for key, value in overrides.items() if key.startswith("train.")}
-    for arch in {key.split(".")[1] for key in overrides if key.startswith("architectures.")}:
+    for arch in preset_architectures()[preset]:
         settings = classifier_train(params, arch).model_dump()
         assert {key: settings[key] for key in shared} == shared, arch
 
