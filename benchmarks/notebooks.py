@@ -43,6 +43,7 @@ from pathlib import Path
 
 import yaml
 
+from stages import child_environment
 from stages.params import PRESETS_DIR, apply_overrides, load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -106,7 +107,7 @@ def write_params(project: Path, base: dict, overrides: dict) -> dict:
 
 
 def dvc_repro(project: Path, targets: list[str]) -> None:
-    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # the venv's dvc
+    env = child_environment() | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # venv's dvc
     result = subprocess.run(
         ["dvc", "repro", "--no-run-cache", *targets], cwd=project, capture_output=True, text=True, check=False, env=env
     )

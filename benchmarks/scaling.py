@@ -28,25 +28,22 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml")
-# Runs a stage module, then reports the process's peak RSS (KiB on Linux) on the last stderr line.
-MEASURED = (
-    "import resource, runpy, sys; sys.argv = sys.argv[1:]; "
-    "runpy.run_module(sys.argv[0], run_name='__main__'); "
-    "print('maxrss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)"
-)
 
 
 def run_stage(project: Path, module: str, *args: str) -> tuple[float, float]:
-    """Wall seconds and peak MiB of one stage process."""
+    """Wall seconds and peak MiB (the process's maximum RSS) of one stage process, started as DVC starts it."""
     started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-c", MEASURED, module, *args], cwd=project, capture_output=True, text=True, check=False
-    )
-    seconds = time.perf_counter() - started
-    if result.returncode != 0:
-        raise SystemExit(f"{module} failed:\n{result.stderr[-2000:]}")
-    peak_kib = int(result.stderr.strip().splitlines()[-1].split()[1])
-    return seconds, peak_kib / 1024
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module, *args], cwd=project, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        _, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"{module} failed:\n{errors.read()[-2000:]}")
+    return seconds, usage.ru_maxrss / 1024  # KiB on Linux
 
 
 def main() -> None:

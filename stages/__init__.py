@@ -12,13 +12,21 @@ os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # oneDNN's CPU kernels train seq_cnn 2.2x faster (docs/benchmarks.md), but with them on, importing TensorFlow
 # prints a banner no log level hides: only the train stage, which prints progress anyway, turns them on.
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1" if sys.orig_argv[1:3] == ["-m", "stages.train"] else "0")
+ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
+USER_ONEDNN = os.environ.get(ONEDNN)
+os.environ.setdefault(ONEDNN, "1" if sys.orig_argv[1:3] == ["-m", "stages.train"] else "0")
 # On KERAS_BACKEND=jax, compiled programs persist between runs: a rerun or `dvc exp run` of the same shapes
 # loads them instead of compiling for seconds per batch width in its first epoch. TensorFlow ignores it.
 os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR",
     os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rnnlab", "jax"),
 )
+
+
+def child_environment() -> dict[str, str]:
+    """The environment for stages run in child processes (`dvc repro` from a benchmark or a test): this
+    process's own oneDNN default left out, so each stage makes its own choice (or keeps the user's)."""
+    return {key: value for key, value in os.environ.items() if key != ONEDNN or USER_ONEDNN is not None}
 
 
 class UserError(Exception):

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from filelock import FileLock
 
+from stages import child_environment
 from tests import fakes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,7 +84,7 @@ def git(project: Path, *args: str) -> str:
 
 
 def project_env(mirror: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
+    env = child_environment()  # a stage run through DVC makes its own oneDNN choice, as under the user's shell
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("RNNLAB_DATA_MIRROR", None)
