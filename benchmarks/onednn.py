@@ -1,4 +1,4 @@
-"""Training time with TensorFlow's oneDNN kernels off (what the stages set) and on, side by side on this CPU.
+"""Training time with TensorFlow's oneDNN kernels off and on (the train stage's default), side by side on this CPU.
 
     RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.onednn [--docs 4000] [--epochs 2] [--repeats 2]
         [--architectures seq_cnn gru]
