@@ -22,7 +22,8 @@ Where neither DVC nor TensorFlow is installed (a GPU machine with JAX), run it i
 `--export DIR` runs only the tokenize stage of every configuration and seed and packs each result
 into DIR; there, `KERAS_BACKEND=jax python -m benchmarks.notebooks --tokenized DIR` trains and
 evaluates in-process from those archives, with the same stage functions, one architecture at a
-time (its defaults, then its notebook presets).
+time (its defaults, then its notebook presets). On a TensorFlow CPU keep to the DVC route: in this
+process TensorFlow runs without oneDNN, which the train stage turns on.
 """
 
 from __future__ import annotations
