@@ -122,12 +122,9 @@ class LengthBatches(keras.utils.PyDataset):
         pools = [chunk[np.argsort(self.lengths[chunk], kind="stable")] for chunk in chunks]
         batches = [batch for chunk in pools for batch in np.split(chunk, range(size, len(chunk), size))]
         batches = [batches[i] for i in self.rng.permutation(len(batches))]
-        widths = [self.width(batch) for batch in batches]
+        widths = [batch_width(self.lengths[batch], self.width_step, self.x.shape[1]) for batch in batches]
         lead = list(dict.fromkeys([int(np.argmax(widths)), int(np.argmin(widths))]))
         self.batches = [batches[i] for i in lead] + [b for i, b in enumerate(batches) if i not in lead]
-
-    def width(self, rows: np.ndarray) -> int:
-        return batch_width(self.lengths[rows], self.width_step, self.x.shape[1])
 
     def __len__(self) -> int:
         return len(self.batches)
