@@ -40,9 +40,10 @@ def run_stage(project: Path, module: str, *args: str) -> tuple[float, float]:
         _, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
+        if process.returncode != 0:  # a stage's own error is its last line (TensorFlow logs come before it)
             errors.seek(0)
-            raise SystemExit(f"{module} failed:\n{errors.read()[-2000:]}")
+            last = (errors.read().strip().splitlines() or [f"exit status {process.returncode}"])[-1]
+            raise SystemExit(f"error: {module} failed: {last.removeprefix('error: ')}")
     return seconds, usage.ru_maxrss / 1024  # KiB on Linux
 
 
