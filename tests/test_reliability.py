@@ -600,6 +600,21 @@ def test_a_stage_started_by_a_python_launcher_makes_its_own_onednn_choice(tmp_pa
     assert (train, launcher) == (f"oneDNN {user or 1}", f"oneDNN {user or 0}")
 
 
+def test_a_benchmark_reports_a_failing_stage_in_one_line_of_its_own_error(tmp_path: Path):
+    """benchmarks.scaling runs each stage as its own process: a failing stage ends the benchmark with that
+    stage's own error line (not the TensorFlow log before it) and the stage's name."""
+    from benchmarks.scaling import run_stage
+
+    shutil.copy2(ROOT / "params.yaml", tmp_path / "params.yaml")  # the project copy the benchmark makes
+    shutil.copytree(ROOT / "stages", tmp_path / "stages")
+    with pytest.raises(SystemExit) as failure:
+        run_stage(tmp_path, "stages.download", "--dataset", "nope")
+    message = str(failure.value)
+    assert "\n" not in message
+    assert message.startswith("error: stages.download failed: --dataset nope: not in params.yaml datasets"), message
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml", "stages"]  # nothing written
+
+
 def test_parallel_queued_experiments_match_sequential_ones(reference: Reference, tmp_path: Path):
     project = copy_of(reference, tmp_path / "project")
     env = project_env(None)
