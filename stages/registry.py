@@ -75,7 +75,9 @@ class MaskedMaxPooling1D(layers.MaxPooling1D):
         if mask is None:
             return None
         steps = ops.expand_dims(ops.cast(mask, "float32"), -1)
-        pooled = ops.max_pool(steps, self.pool_size, self.strides, padding="same")
+        # ints, not the layer's 1-tuples: the model file keeps this op with its arguments, a tuple comes back
+        # from it as a list, and JAX's max_pool rejects a list (a saved cnn_rnn could not predict on JAX)
+        pooled = ops.max_pool(steps, self.pool_size[0], self.strides[0], padding="same")
         return ops.squeeze(pooled, -1) > 0
 
     def get_config(self):
