@@ -184,26 +184,26 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
         os.chdir(cwd)
 
 
-def hardware() -> str:
-    """CPU model and cores, plus the GPU when the backend sees one."""
+def hardware(backend: bool = True) -> str:
+    """CPU model and cores, plus the GPU when the backend sees one; the Keras backend unless `backend` is False."""
     cpu = platform.machine()
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.is_file() and (match := re.search(r"model name\s*:\s*(.+)", cpuinfo.read_text())):
         cpu = match.group(1).strip()
     import keras
 
-    backend = keras.backend.backend()
+    name = keras.backend.backend()
     gpus = []
-    if backend == "jax":
+    if name == "jax":
         import jax
 
         gpus = [d.device_kind for d in jax.devices() if d.platform == "gpu"]
-    elif backend == "tensorflow":
+    elif name == "tensorflow":
         import tensorflow as tf
 
         gpus = [d.name for d in tf.config.list_physical_devices("GPU")]
     device = f"{len(gpus)} x {gpus[0]}" if gpus else "no GPU"
-    return f"{cpu}, {os.cpu_count()} cores, {device}; Keras {keras.__version__} on {backend}"
+    return f"{cpu}, {os.cpu_count()} cores, {device}; Keras {keras.__version__}" + (f" on {name}" if backend else "")
 
 
 Runs = list[dict[str, dict[str, dict]]]  # per repeat: configuration -> architecture -> metrics

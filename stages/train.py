@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     write_json(paths.models / f"{args.arch}.json", summary)
     print(
         f"{stage}: wrote {model_path} ({summary['epochs']} epochs, best {summary['best_epoch']}, "
-        f"{summary['train_seconds']} s)"
+        f"{summary['train_seconds']} s on {keras.backend.backend()})"
     )
 
 

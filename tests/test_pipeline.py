@@ -62,6 +62,23 @@ def test_full_repro_writes_every_output(tiny_project: Path):
         assert (tiny_project / f"reports/imdb/figures/{figure}.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
+def test_full_repro_runs_on_jax_too(tmp_path: Path, fake_mirror: Path):
+    """The README's faster backend on a CPU: `KERAS_BACKEND=jax dvc repro` runs every stage, classifiers and
+    language models; each train stage says it trained on JAX, and the classifiers' metrics have every key."""
+    project = make_project(tmp_path / "project", fake_mirror, TINY)
+    env = project_env(fake_mirror) | {"KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
+    output = run(["dvc", "repro"], project, env).stdout
+    assert stages_run(output) == set(run(["dvc", "stage", "list", "--name-only"], project, env).stdout.split())
+    trained = re.findall(r"^(lm_train|train)@\S+: wrote .* on (\w+)\)$", output, re.M)
+    assert sorted(trained) == [("lm_train", "jax")] * len(LANGUAGE_MODELS) + [("train", "jax")] * len(ARCHS)
+    for arch in ARCHS:
+        metrics = json.loads((project / f"metrics/imdb/{arch}.json").read_text())
+        assert set(metrics) == METRIC_KEYS and 0 <= metrics["accuracy"] <= 1, arch
+    assert all(f"| {arch} |" in (project / "reports/imdb/report.md").read_text() for arch in ARCHS)
+    assert (project / "reports/shakespeare/report.md").is_file()
+
+
 def test_dag_and_metrics_show(tiny_project: Path):
     env = project_env(None)
     dag = run(["dvc", "dag", "--dot"], tiny_project, env).stdout

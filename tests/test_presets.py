@@ -367,22 +367,47 @@ def test_benchmark_refuses_an_unknown_architecture_in_one_line(tmp_path: Path):
 
 
 @pytest.mark.slow
-def test_onednn_benchmark_times_the_real_train_stage_both_ways(fake_mirror: Path):
-    """benchmarks.onednn trains through `python -m stages.train` with oneDNN off and on; both repeat exactly."""
-    command = [sys.executable, "-m", "benchmarks.onednn", "--docs", "0", "--epochs", "1", "--architectures", "gru"]
+def test_backends_benchmark_times_the_real_train_stage_with_onednn_off_and_on(fake_mirror: Path):
+    """benchmarks.backends trains through `python -m stages.train` with oneDNN off and on; both repeat exactly."""
+    command = [sys.executable, "-m", "benchmarks.backends", "--docs", "0", "--epochs", "1", "--architectures", "gru"]
     env = project_env(fake_mirror)
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "full IMDB, 1 epochs; medians of 2 runs" in result.stdout
-    assert "Command: `python -m benchmarks.onednn --docs 0 --epochs 1 --repeats 2 --architectures gru`" in result.stdout
+    command_line = "python -m benchmarks.backends --compare onednn --docs 0 --epochs 1 --repeats 2 --architectures gru"
+    assert f"Command: `{command_line}`" in result.stdout
+    assert "| architecture | oneDNN off: fit s | oneDNN on: fit s | oneDNN on / oneDNN off |" in result.stdout
     row = next(line for line in result.stdout.splitlines() if line.startswith("| gru |"))
-    _, off, on, ratio, repeats, same = (cell.strip() for cell in row.strip("|").split("|"))
+    _, off, on, ratio, accuracy, repeats, same = (cell.strip() for cell in row.strip("|").split("|"))
     assert min(float(off), float(on), float(ratio)) > 0
+    assert all(0 <= float(value) <= 1 for value in accuracy.split(" / "))
     assert repeats == "yes / yes" and same in {"yes", "no"}
     once = subprocess.run([*command, "--repeats", "1"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert once.returncode == 0, once.stderr[-3000:]
     row = next(line for line in once.stdout.splitlines() if line.startswith("| gru |"))
-    assert row.split("|")[5].strip() == "- / -"  # one run each: nothing to compare, not a vacuous "yes"
+    assert row.split("|")[6].strip() == "- / -"  # one run each: nothing to compare, not a vacuous "yes"
+
+
+@pytest.mark.slow
+def test_backends_benchmark_trains_the_same_stage_on_tensorflow_and_jax(fake_mirror: Path):
+    """`--compare jax` runs the real train stage on each backend in turn (each stage says which trained it),
+    and each backend repeats its own result exactly."""
+    command = [sys.executable, "-m", "benchmarks.backends", "--compare", "jax", "--docs", "0", "--epochs", "1"]
+    result = subprocess.run(
+        [*command, "--architectures", "cnn_rnn"], cwd=ROOT, env=project_env(fake_mirror), capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| architecture | tensorflow: fit s | jax: fit s | jax / tensorflow |" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.startswith("| cnn_rnn |"))
+    _, tensorflow, jax, ratio, accuracy, repeats, same = (cell.strip() for cell in row.strip("|").split("|"))
+    assert min(float(tensorflow), float(jax), float(ratio)) > 0
+    assert all(0 <= float(value) <= 1 for value in accuracy.split(" / "))
+    assert repeats == "yes / yes" and same in {"yes", "no"}
+    progress = [line for line in result.stderr.splitlines() if "train@imdb-cnn_rnn: wrote" in line]
+    assert [line.split(":")[0] + line[line.rindex(" on ") :] for line in progress] == [
+        "tensorflow on tensorflow)",
+        "jax on jax)",
+    ] * 2
 
 
 @pytest.mark.parametrize(
@@ -390,7 +415,8 @@ def test_onednn_benchmark_times_the_real_train_stage_both_ways(fake_mirror: Path
     [
         (
             ["--epochs", "0"],
-            "--docs 4000 --epochs 0 --repeats 2: need docs >= 0 (0 = all), epochs >= 1 and repeats >= 1",
+            "--compare onednn --docs 4000 --epochs 0 --repeats 2: "
+            "need docs >= 0 (0 = all), epochs >= 1 and repeats >= 1",
         ),
         (
             ["--architectures", "transformer"],
@@ -400,8 +426,8 @@ def test_onednn_benchmark_times_the_real_train_stage_both_ways(fake_mirror: Path
         ),
     ],
 )
-def test_onednn_benchmark_refuses_bad_input_in_one_line(args: list[str], message: str):
-    command = [sys.executable, "-m", "benchmarks.onednn", *args]
+def test_backends_benchmark_refuses_bad_input_in_one_line(args: list[str], message: str):
+    command = [sys.executable, "-m", "benchmarks.backends", *args]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"error: {message}"]
