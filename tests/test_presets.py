@@ -366,6 +366,15 @@ def test_benchmark_refuses_an_unknown_architecture_in_one_line(tmp_path: Path):
     assert not (tmp_path / "runs.jsonl").exists()
 
 
+def backends_row(stdout: str, arch: str) -> list[str]:
+    """benchmarks.backends' row for `arch`, checked: times and their ratio positive, accuracies within [0, 1]."""
+    row = next(line for line in stdout.splitlines() if line.startswith(f"| {arch} |"))
+    cells = [cell.strip() for cell in row.strip("|").split("|")]
+    assert min(float(cells[1]), float(cells[2]), float(cells[3])) > 0
+    assert all(0 <= float(value) <= 1 for value in cells[4].split(" / "))
+    return cells
+
+
 @pytest.mark.slow
 def test_backends_benchmark_times_the_real_train_stage_with_onednn_off_and_on(fake_mirror: Path):
     """benchmarks.backends trains through `python -m stages.train` with oneDNN off and on; both repeat exactly."""
@@ -377,15 +386,12 @@ def test_backends_benchmark_times_the_real_train_stage_with_onednn_off_and_on(fa
     command_line = "python -m benchmarks.backends --compare onednn --docs 0 --epochs 1 --repeats 2 --architectures gru"
     assert f"Command: `{command_line}`" in result.stdout
     assert "| architecture | oneDNN off: fit s | oneDNN on: fit s | oneDNN on / oneDNN off |" in result.stdout
-    row = next(line for line in result.stdout.splitlines() if line.startswith("| gru |"))
-    _, off, on, ratio, accuracy, repeats, same = (cell.strip() for cell in row.strip("|").split("|"))
-    assert min(float(off), float(on), float(ratio)) > 0
-    assert all(0 <= float(value) <= 1 for value in accuracy.split(" / "))
+    *_, repeats, same = backends_row(result.stdout, "gru")
     assert repeats == "yes / yes" and same in {"yes", "no"}
     once = subprocess.run([*command, "--repeats", "1"], cwd=ROOT, env=env, capture_output=True, text=True, check=False)
     assert once.returncode == 0, once.stderr[-3000:]
-    row = next(line for line in once.stdout.splitlines() if line.startswith("| gru |"))
-    assert row.split("|")[6].strip() == "- / -"  # one run each: nothing to compare, not a vacuous "yes"
+    assert "full IMDB, 1 epochs; one run;" in once.stdout
+    assert backends_row(once.stdout, "gru")[5] == "- / -"  # one run each: nothing to compare, not a vacuous "yes"
 
 
 @pytest.mark.slow
@@ -398,10 +404,7 @@ def test_backends_benchmark_trains_the_same_stage_on_tensorflow_and_jax(fake_mir
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| architecture | tensorflow: fit s | jax: fit s | jax / tensorflow |" in result.stdout
-    row = next(line for line in result.stdout.splitlines() if line.startswith("| cnn_rnn |"))
-    _, tensorflow, jax, ratio, accuracy, repeats, same = (cell.strip() for cell in row.strip("|").split("|"))
-    assert min(float(tensorflow), float(jax), float(ratio)) > 0
-    assert all(0 <= float(value) <= 1 for value in accuracy.split(" / "))
+    *_, repeats, same = backends_row(result.stdout, "cnn_rnn")
     assert repeats == "yes / yes" and same in {"yes", "no"}
     progress = [line for line in result.stderr.splitlines() if "train@imdb-cnn_rnn: wrote" in line]
     assert [line.split(":")[0] + line[line.rindex(" on ") :] for line in progress] == [
