@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -411,6 +412,26 @@ def test_backends_benchmark_trains_the_same_stage_on_tensorflow_and_jax(fake_mir
         "tensorflow on tensorflow)",
         "jax on jax)",
     ] * 2
+
+
+WITHOUT_JAX = """import importlib.util, sys
+found = importlib.util.find_spec
+importlib.util.find_spec = lambda name, *args: None if name == "jax" else found(name, *args)
+sys.argv = ["backends", "--compare", "jax"]
+from benchmarks.backends import main
+main()
+"""
+
+
+def test_backends_benchmark_refuses_to_compare_jax_where_it_is_not_installed(tmp_path: Path):
+    """Where JAX is missing, --compare jax stops in one line before copying the project or training anything."""
+    env = os.environ | {"TMPDIR": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-c", WITHOUT_JAX], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: --compare jax: JAX is not installed in this environment (pip install jax)"
+    ]
+    assert list(tmp_path.iterdir()) == []  # no temporary project
 
 
 @pytest.mark.parametrize(
