@@ -108,6 +108,7 @@ class Generate(Section):
 class Train(Section):
     epochs: PositiveInt
     batch_size: PositiveInt
+    optimizer: Literal["adam", "lazy_adam"] = "adam"  # lazy_adam: only the embedding rows a batch used
     learning_rate: PositiveFloat
     clipnorm: Annotated[float, Field(ge=0, allow_inf_nan=False)]  # 0: no gradient clipping
     embedding_dim: PositiveInt

@@ -3,7 +3,8 @@
 A builder returns the layers between the embedding and the output head. Its keyword
 arguments, with their type hints and defaults, are exactly the keys allowed under
 `architectures.<name>` in params.yaml, so adding an architecture is one function here
-plus one entry there.
+plus one entry there. The custom layers and the optimizer that saved models are made of live
+here too, registered with Keras, so that whatever loads a model through this module can read it.
 """
 
 from __future__ import annotations
@@ -254,6 +255,59 @@ def seq_cnn(region: Units = 3, dropout: Rate = 0.5) -> list[layers.Layer]:
     embedding holds `region` x features values per word; set `train.embedding_dim` to match), then each
     feature's strongest value anywhere in the review. The n-gram reference the recurrent models answer to."""
     return [RegionSum(region), MaskedGlobalMax(), layers.Dropout(dropout)]
+
+
+def is_row_gradient(gradient) -> bool:
+    """TensorFlow hands an embedding's gradient over as the rows a batch used (tf.IndexedSlices): recognised
+    by name, so this module imports no backend. JAX and torch give every gradient dense."""
+    return type(gradient).__name__ == "IndexedSlices"
+
+
+def summed_rows(gradient):
+    """A row gradient with each row once: a word used twice in a batch arrives as two slices."""
+    import tensorflow as tf  # row gradients come from TensorFlow only
+
+    rows, position = tf.unique(gradient.indices)
+    values = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
+    return tf.IndexedSlices(values, rows, gradient.dense_shape)
+
+
+@keras.saving.register_keras_serializable(package="rnnlab")  # a saved model keeps its optimizer
+class LazyAdam(keras.optimizers.Adam):
+    """Adam that moves only the embedding rows a batch used, and only their moments (TF Addons' LazyAdam):
+    Adam's dense update of seq_cnn's 30 M-value table cost more than the rest of its step on a CPU. Wherever
+    a gradient is dense (every weight but an embedding on TensorFlow), this is Adam."""
+
+    def _clip_by_norm(self, values, axes=None):
+        if not is_row_gradient(values):
+            return super()._clip_by_norm(values, axes)
+        values = summed_rows(values)  # Adam's clipping would make it dense, and square a repeated word's slices apart
+        norm = ops.sqrt(ops.sum(ops.square(values.values)))
+        return type(values)(values.values * (self.clipnorm / ops.maximum(norm, self.clipnorm)), values.indices)
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not is_row_gradient(gradient):
+            return super().update_step(gradient, variable, learning_rate)
+        import tensorflow as tf
+
+        gradient = summed_rows(gradient)  # already summed when clipped; then this costs little
+        rows, values, dtype = gradient.indices, ops.cast(gradient.values, variable.dtype), variable.dtype
+        step = ops.cast(self.iterations + 1, dtype)
+        bias_correction = ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step)) / (
+            1 - ops.power(ops.cast(self.beta_1, dtype), step)
+        )
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        # Gathered from the variables themselves: after a whole read, each scatter below would copy the table.
+        m_rows = self.beta_1 * tf.gather(m.value, rows) + (1 - self.beta_1) * values
+        v_rows = self.beta_2 * tf.gather(v.value, rows) + (1 - self.beta_2) * ops.square(values)
+        step_rows = ops.cast(learning_rate, dtype) * bias_correction * m_rows / (ops.sqrt(v_rows) + self.epsilon)
+        self.assign(m, tf.IndexedSlices(m_rows, rows))
+        self.assign(v, tf.IndexedSlices(v_rows, rows))
+        self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
+
+
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "lazy_adam": LazyAdam}
 
 
 def predicts_every_step(name: str) -> bool:

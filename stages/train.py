@@ -37,7 +37,7 @@ from stages.data import (
 )
 from stages.distribution import distribution_scope, is_chief, replicas
 from stages.params import ClassifierTrain, Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
-from stages.registry import build_language_model, build_model
+from stages.registry import OPTIMIZERS, build_language_model, build_model
 
 if TYPE_CHECKING:  # imported at run time by main() only: the training functions run without DVC
     from dvclive import Live
@@ -173,7 +173,7 @@ def fit(
         model = build()
         devices = replicas()
         model.compile(
-            optimizer=keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm or None),
+            optimizer=OPTIMIZERS[settings.optimizer](settings.learning_rate, clipnorm=settings.clipnorm or None),
             loss=loss,
             metrics=["accuracy"],
         )

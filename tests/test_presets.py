@@ -1,4 +1,5 @@
-"""Notebook-faithful presets and the training switches they use: mask, bucketing, early stopping, clipping."""
+"""Notebook-faithful presets and the training switches they use: mask, bucketing, early stopping, clipping,
+and the optimizer."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from stages.params import (
     read_yaml,
     validate,
 )
-from stages.registry import build_model
+from stages.registry import LazyAdam, build_model
 from stages.train import LengthBatches, bucket_width
 from tests.conftest import ROOT, TINY, make_project, project_env, run
 
@@ -168,6 +169,56 @@ def test_unmasked_model_sees_the_padding():
     assert model.get_layer("embedding").mask_zero is False
     short = np.array([[5, 6, 7, 8]], dtype=np.int32)
     assert not np.allclose(model.predict(short, verbose=0), model.predict(np.pad(short, ((0, 0), (4, 0))), verbose=0))
+
+
+def embedding_model_steps(optimizer: keras.optimizers.Optimizer, batches: list[np.ndarray]) -> list[np.ndarray]:
+    """The weights and the optimizer's state of a tiny embedding model after one step per batch (TensorFlow,
+    so the embedding's gradient arrives as rows)."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None,), dtype="int32"), keras.layers.Embedding(6, 4)])
+    model.add(keras.layers.GlobalAveragePooling1D())
+    model.add(keras.layers.Dense(1, activation="sigmoid"))
+    model.compile(optimizer=optimizer, loss="binary_crossentropy")
+    for x in batches:
+        model.train_on_batch(x, np.ones((len(x), 1), "float32"))
+    return [*model.get_weights(), *(np.array(variable) for variable in optimizer.variables)]
+
+
+def test_lazy_adam_is_adam_when_a_batch_uses_every_row():
+    """Each row once per batch, so the clipped norms agree too: the same weights and moments as Keras's Adam."""
+    rows = np.random.default_rng(0).permuted(np.tile(np.arange(6), (5, 1)), axis=1)
+    batches = [rows[i : i + 1].astype("int32") for i in range(5)]
+    lazy = embedding_model_steps(LazyAdam(0.01, clipnorm=0.05), batches)
+    adam = embedding_model_steps(keras.optimizers.Adam(0.01, clipnorm=0.05), batches)
+    for lazy_weights, adam_weights in zip(lazy, adam, strict=True):
+        np.testing.assert_allclose(lazy_weights, adam_weights, rtol=1e-5, atol=1e-7)
+
+
+def test_lazy_adam_moves_only_the_rows_a_batch_used_as_adam_moves_them():
+    """A second step whose gradient has rows 1 and 3 only (row 1 twice, as a repeated word gives it): Adam
+    moves every row on its decayed moments, LazyAdam leaves rows 0, 2 and 4 and their moments as they were.
+    Rows 1 and 3 move exactly as Adam moves them on the same gradient made dense (Keras's Adam, handed the
+    slices themselves, squares a repeated row's slices apart)."""
+    import tensorflow as tf
+
+    first = tf.constant(np.random.default_rng(0).normal(size=(5, 2)), "float32")
+    second = tf.IndexedSlices(tf.constant([[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]]), tf.constant([1, 1, 3]), (5, 2))
+    start = np.arange(10, dtype="float32").reshape(5, 2)
+    weights, moments = {}, {}
+    for name, optimizer, gradient in (
+        ("lazy", LazyAdam(0.1, clipnorm=1.0), second),
+        ("adam", keras.optimizers.Adam(0.1, clipnorm=1.0), tf.convert_to_tensor(second)),
+    ):
+        variable = keras.Variable(start)
+        optimizer.apply([first], [variable])
+        before = [np.array(variable), *(np.array(v) for v in optimizer.variables[2:4])]
+        optimizer.apply([gradient], [variable])
+        after = [np.array(variable), *(np.array(v) for v in optimizer.variables[2:4])]
+        moved = [~np.isclose(b, a, rtol=0, atol=1e-9).all(axis=1) for b, a in zip(before, after, strict=True)]
+        weights[name], moments[name] = after[0], moved
+    assert all(m.tolist() == [True] * 5 for m in moments["adam"])  # weights, momentum, velocity
+    assert all(m.tolist() == [False, True, False, True, False] for m in moments["lazy"])
+    np.testing.assert_allclose(weights["lazy"][[1, 3]], weights["adam"][[1, 3]], rtol=1e-6)
 
 
 def test_notebook_preset_runs_through_dvc_exp_run(tmp_path: Path, fake_mirror: Path):
