@@ -1,7 +1,8 @@
 """What one `seq_cnn` training step costs on this CPU with each optimizer: Adam, `lazy_adam`, and the
 embedding frozen (no table update at all, the floor). The same 60 length-bucketed batches of the
 committed training split (`dvc repro tokenize@imdb` first) for each, the models side by side in one
-process and timed in alternating rounds, oneDNN on as in the train stage. Prints ms per step:
+process and timed in alternating rounds, oneDNN on as in the train stage. Prints how many distinct
+words a batch uses, then ms per step:
 
     PYTHONPATH=. python docs/results/seq_cnn_step_cost.py
 """
@@ -30,6 +31,8 @@ for start in starts:
     width = batch_width(train["lengths"][rows], 32, settings.max_len)
     batches.append((train["x"][rows, :width], train["y"][rows].reshape(-1, 1).astype("float32")))
 print("batch widths:", sorted(x.shape[1] for x, _ in batches))
+words = sorted(len(np.unique(x[x > 0])) for x, _ in batches)  # distinct word ids (0 is padding)
+print(f"distinct words per batch: {words[0]} to {words[-1]}, median {int(np.median(words))}")
 
 models = {}
 for name in ("adam", "lazy_adam", "frozen embedding"):
