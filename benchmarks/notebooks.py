@@ -14,9 +14,10 @@ runs with `seed: r` (its subset, split, initial weights and shuffling), because 
 says little on 4,000 reviews: a SimpleRNN scores anywhere from 0.51 to 0.80 across seeds. Every
 figure is a median over the repeats; accuracy also shows the lowest and highest.
 Prints a Markdown table; --write replaces (or appends) this backend's section in a Markdown file.
---results appends each finished run to a JSON-lines file, and --table renders such a file again
+--results appends each finished run to a JSON-lines file, and --table renders such files again
 (an interrupted benchmark keeps the pairs it finished). --first-seed splits the repeats across runs
-(or machines): concatenated --results files render as one table.
+(or machines): their --results files render as one table. A later file's run of the same seed,
+configuration and architecture replaces an earlier one's, so a rerun of some rows updates a table.
 
 Where neither DVC nor TensorFlow is installed (a GPU machine with JAX), run it in two halves: here,
 `--export DIR` runs only the tokenize stage of every configuration and seed and packs each result
@@ -301,21 +302,29 @@ def parse_args() -> argparse.Namespace:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--export", type=Path, metavar="DIR", help="only tokenize; pack each configuration into DIR")
     mode.add_argument("--tokenized", type=Path, metavar="DIR", help="train from DIR's packs, without DVC")
-    mode.add_argument("--table", type=Path, metavar="RESULTS", help="render a --results file; run nothing")
+    mode.add_argument(
+        "--table",
+        type=Path,
+        nargs="+",
+        metavar="RESULTS",
+        help="render --results files (a later run replaces); run nothing",
+    )
     args = parser.parse_args()
     if args.docs < 0 or args.repeats < 1 or not 0 <= args.levers <= args.repeats or args.first_seed < 0:
         raise SystemExit(
             f"error: --docs {args.docs} --repeats {args.repeats} --levers {args.levers} --first-seed "
             f"{args.first_seed}: need docs >= 0 (0 = all), repeats >= 1, 0 <= levers <= repeats, first-seed >= 0"
         )
-    for name in ("results", "write", "export", "tokenized", "table"):  # the runs chdir into a copy
+    for name in ("results", "write", "export", "tokenized"):  # the runs chdir into a copy
         if getattr(args, name):
             setattr(args, name, getattr(args, name).resolve())
     return args
 
 
 def render(records: list[dict]) -> list[str]:
-    """The Markdown section of a list of --results records: the header line, the table, the levers."""
+    """The Markdown section of a list of --results records: the header line, the table, the levers.
+    Of two runs of one seed, configuration and architecture the later is kept (a rerun updates a row)."""
+    records = list({(record["seed"], record["config"], record["arch"]): record for record in records}.values())
     seeds = sorted({record["seed"] for record in records})
     runs: Runs = [{} for _ in seeds]
     for record in records:
@@ -328,7 +337,7 @@ def render(records: list[dict]) -> list[str]:
     docs = f"{first['docs']:,} train and {first['docs']:,} test documents" if first["docs"] else "full IMDB"
     repeated = f"medians of {len(seeds)} runs (seeds {seeds[0]}-{seeds[-1]})" if len(seeds) > 1 else "one run"
     return [
-        f"{first['hardware']}; {docs}; {repeated}; {first['date']}.",
+        f"{first['hardware']}; {docs}; {repeated}; {', '.join(sorted({record['date'] for record in records}))}.",
         "Command: " + "; ".join(f"`{command}`" for command in dict.fromkeys(r["command"] for r in records)),
         "",
         *table(runs, presets),
@@ -365,7 +374,7 @@ def publish(lines: list[str], write: Path | None, backend: str) -> None:
 def main() -> None:
     args = parse_args()
     if args.table:
-        records = read_results(args.table)
+        records = [record for path in args.table for record in read_results(path)]
         publish(render(records), args.write, records[0]["backend"])
         return
     absolute_mirror()

@@ -297,6 +297,36 @@ def test_benchmark_table_from_runs_split_across_machines_names_every_command():
     assert "| gru | notebook_128 | 0.8500 (0.850-0.860) | 60.0 | 0.8800 (0.870-0.880) | 10.0 (10.0) | 0.17 |" in lines
 
 
+def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp_path: Path):
+    """`--table OLD NEW`: NEW's runs of an architecture replace OLD's, the others stay, and the header
+    names the dates and commands of the rows it shows."""
+
+    def record(day: str, arch: str, ours: float, command: str) -> dict:
+        context = {"hardware": "H100", "backend": "jax", "docs": 0, "date": day, "command": command}
+        return [
+            context | {"seed": 0, "config": config, "arch": arch, "metrics": {"accuracy": accuracy, **seconds}}
+            for config, accuracy, seconds in [
+                ("defaults", ours, {"train_seconds": 20.0, "seconds_to_best": 10.0}),
+                ("notebook_64", 0.80, {"train_seconds": 50.0, "seconds_to_best": 50.0}),
+            ]
+        ]
+
+    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    first, rerun = "python -m benchmarks.notebooks --repeats 1", "python -m benchmarks.notebooks --architectures bi_rnn"
+    old_records = record("2026-11-26", "cnn_rnn", 0.88, first) + record("2026-11-26", "bi_rnn", 0.85, first)
+    old.write_text("".join(json.dumps(r) + "\n" for r in old_records))
+    new.write_text("".join(json.dumps(r) + "\n" for r in record("2026-11-27", "bi_rnn", 0.87, rerun)))
+    result = benchmark("--table", str(old), str(new))
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "H100; full IMDB; one run; 2026-11-26, 2026-11-27."
+    assert lines[1] == f"Command: `{first}`; `{rerun}`"
+    assert lines[-2:] == [
+        "| cnn_rnn | notebook_64 | 0.8000 | 50.0 | 0.8800 | 10.0 (20.0) | 0.20 |",
+        "| bi_rnn | notebook_64 | 0.8000 | 50.0 | 0.8700 | 10.0 (20.0) | 0.20 |",
+    ]
+
+
 @pytest.mark.parametrize(
     ("args", "given"),
     [
