@@ -17,7 +17,8 @@ Prints a Markdown table; --write replaces (or appends) this backend's section in
 --results appends each finished run to a JSON-lines file, and --table renders such files again
 (an interrupted benchmark keeps the pairs it finished). --first-seed splits the repeats across runs
 (or machines): their --results files render as one table. A later file's run of the same seed,
-configuration and architecture replaces an earlier one's, so a rerun of some rows updates a table.
+configuration and architecture replaces an earlier one's, so a rerun of some rows updates a table
+(one backend and one --docs per table).
 
 Where neither DVC nor TensorFlow is installed (a GPU machine with JAX), run it in two halves: here,
 `--export DIR` runs only the tokenize stage of every configuration and seed and packs each result
@@ -337,7 +338,8 @@ def render(records: list[dict]) -> list[str]:
     docs = f"{first['docs']:,} train and {first['docs']:,} test documents" if first["docs"] else "full IMDB"
     repeated = f"medians of {len(seeds)} runs (seeds {seeds[0]}-{seeds[-1]})" if len(seeds) > 1 else "one run"
     return [
-        f"{first['hardware']}; {docs}; {repeated}; {', '.join(sorted({record['date'] for record in records}))}.",
+        f"{' / '.join(dict.fromkeys(record['hardware'] for record in records))}; {docs}; {repeated}; "
+        f"{', '.join(sorted({record['date'] for record in records}))}.",
         "Command: " + "; ".join(f"`{command}`" for command in dict.fromkeys(r["command"] for r in records)),
         "",
         *table(runs, presets),
@@ -374,7 +376,16 @@ def publish(lines: list[str], write: Path | None, backend: str) -> None:
 def main() -> None:
     args = parse_args()
     if args.table:
-        records = [record for path in args.table for record in read_results(path)]
+        records: list[dict] = []
+        for path in args.table:
+            for record in read_results(path):
+                first = records[0] if records else record
+                if (record["backend"], record["docs"]) != (first["backend"], first["docs"]):
+                    raise SystemExit(
+                        f"error: {path}: runs on {record['backend']} with --docs {record['docs']} after runs on "
+                        f"{first['backend']} with --docs {first['docs']}: one table holds one backend and one --docs"
+                    )
+                records.append(record)
         publish(render(records), args.write, records[0]["backend"])
         return
     absolute_mirror()

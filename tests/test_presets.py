@@ -299,10 +299,11 @@ def test_benchmark_table_from_runs_split_across_machines_names_every_command():
 
 def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp_path: Path):
     """`--table OLD NEW`: NEW's runs of an architecture replace OLD's, the others stay, and the header
-    names the dates and commands of the rows it shows."""
+    names the machines, dates and commands of the rows it shows."""
 
     def record(day: str, arch: str, ours: float, command: str) -> dict:
-        context = {"hardware": "H100", "backend": "jax", "docs": 0, "date": day, "command": command}
+        machine = "H100" if day == "2026-11-26" else "H200"
+        context = {"hardware": machine, "backend": "jax", "docs": 0, "date": day, "command": command}
         return [
             context | {"seed": 0, "config": config, "arch": arch, "metrics": {"accuracy": accuracy, **seconds}}
             for config, accuracy, seconds in [
@@ -319,12 +320,28 @@ def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp
     result = benchmark("--table", str(old), str(new))
     assert result.returncode == 0, result.stderr[-2000:]
     lines = result.stdout.splitlines()
-    assert lines[0] == "H100; full IMDB; one run; 2026-11-26, 2026-11-27."
+    assert lines[0] == "H100 / H200; full IMDB; one run; 2026-11-26, 2026-11-27."
     assert lines[1] == f"Command: `{first}`; `{rerun}`"
     assert lines[-2:] == [
         "| cnn_rnn | notebook_64 | 0.8000 | 50.0 | 0.8800 | 10.0 (20.0) | 0.20 |",
         "| bi_rnn | notebook_64 | 0.8000 | 50.0 | 0.8700 | 10.0 (20.0) | 0.20 |",
     ]
+
+
+def test_benchmark_table_refuses_to_mix_backends_or_subsets_in_one_line(tmp_path: Path):
+    """A GPU file after a CPU one (or a subset after full IMDB) would render one meaningless table."""
+    context = {"hardware": "H100", "date": "2026-11-27", "command": "c", "seed": 0, "config": "defaults", "arch": "gru"}
+    metrics = {"metrics": {"accuracy": 0.88, "train_seconds": 10.0, "seconds_to_best": 10.0}}
+    gpu, cpu, docs = tmp_path / "gpu.jsonl", tmp_path / "cpu.jsonl", tmp_path / "benchmarks.md"
+    gpu.write_text(json.dumps(context | metrics | {"backend": "jax", "docs": 0}) + "\n")
+    cpu.write_text(json.dumps(context | metrics | {"backend": "tensorflow", "docs": 4000}) + "\n")
+    result = benchmark("--table", str(gpu), str(cpu), "--write", str(docs))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {cpu}: runs on tensorflow with --docs 4000 after runs on jax with --docs 0: "
+        "one table holds one backend and one --docs"
+    ]
+    assert not docs.exists()
 
 
 @pytest.mark.parametrize(
