@@ -301,7 +301,7 @@ def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp
     """`--table OLD NEW`: NEW's runs of an architecture replace OLD's, the others stay, and the header
     names the machines, dates and commands of the rows it shows."""
 
-    def record(day: str, arch: str, ours: float, command: str) -> dict:
+    def record(day: str, arch: str, ours: float, command: str) -> list[dict]:
         machine = "H100" if day == "2026-11-26" else "H200"
         context = {"hardware": machine, "backend": "jax", "docs": 0, "date": day, "command": command}
         return [
