@@ -18,6 +18,7 @@ import numpy as np
 from stages.data import Paths, batch_width, load_arrays
 from stages.params import classifier_train, load_params
 from stages.registry import OPTIMIZERS, build_model
+from stages.train import bucket_width
 
 params = load_params()
 settings, hyperparams = classifier_train(params, "seq_cnn"), dict(params.architectures["seq_cnn"])
@@ -25,10 +26,10 @@ hyperparams.pop("train", None)
 train = load_arrays(Paths("imdb").tokenized / "train")
 order = np.argsort(train["lengths"], kind="stable")
 starts = np.random.default_rng(1).choice(len(order) // settings.batch_size, 60, replace=False) * settings.batch_size
-batches = []
+step, batches = bucket_width(settings.bucket_width, keras.backend.backend()), []
 for start in starts:
     rows = np.sort(order[start : start + settings.batch_size])
-    width = batch_width(train["lengths"][rows], 32, settings.max_len)
+    width = batch_width(train["lengths"][rows], step, settings.max_len)
     batches.append((train["x"][rows, :width], train["y"][rows].reshape(-1, 1).astype("float32")))
 print("batch widths:", sorted(x.shape[1] for x, _ in batches))
 words = sorted(len(np.unique(x[x > 0])) for x, _ in batches)  # distinct word ids (0 is padding)
