@@ -1,7 +1,7 @@
 """What `train.patience: 1` would keep, from runs with the default patience (2), on this CPU: each argument
 after the architecture is a seed. Trains with the stage functions (oneDNN on, as in the train stage),
-keeps each epoch's weights and end time, replays Keras's EarlyStopping rule over the validation curve
-with patience 1, and scores on the test split the weights each patience keeps (the same weights when
+keeps each epoch's weights and end time, feeds the validation curve to Keras's EarlyStopping with
+patience 1, and scores on the test split the weights each patience keeps (the same weights when
 both keep the same epoch: a seeded run is deterministic, so patience 1 follows the same curve until it
 stops). Prints one RESULT line per run (`dvc repro tokenize@imdb` first):
 
@@ -10,7 +10,6 @@ stops). Prints one RESULT line per run (`dvc repro tokenize@imdb` first):
 
 import os
 import sys
-import time
 
 os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"  # before TensorFlow loads, as the train stage has it
 
@@ -19,31 +18,33 @@ import keras
 from stages.data import Paths, read_lines
 from stages.evaluate import classification_metrics, classifier_test_scores
 from stages.params import classifier_train, load_params
-from stages.train import train_classifier
+from stages.train import EpochClock, train_classifier
 
 
-class Epochs(keras.callbacks.Callback):
-    """Each epoch's validation accuracy, weights and end time (seconds since `fit` began)."""
+class Epochs(EpochClock):
+    """The stage's epoch clock, plus each epoch's validation accuracy and weights."""
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self.started, self.curve, self.weights, self.ends = time.perf_counter(), [], [], []
+        super().on_train_begin(logs)
+        self.curve, self.weights = [], []
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
         self.curve.append(logs["val_accuracy"])
         self.weights.append(self.model.get_weights())
-        self.ends.append(time.perf_counter() - self.started)
 
 
 def early_stop(curve: list[float], patience: int) -> tuple[int, int]:
-    """Keras's EarlyStopping over a validation curve (mode max, no min_delta): (epochs run, kept epoch), 1-based."""
-    best, kept, wait = float("-inf"), 0, 0
+    """Keras's own EarlyStopping fed a validation curve: (epochs run, kept epoch), 1-based."""
+    stopper, model = keras.callbacks.EarlyStopping("val_accuracy", patience=patience, mode="max"), keras.Sequential()
+    model.stop_training = False
+    stopper.set_model(model)
+    stopper.on_train_begin()
     for epoch, value in enumerate(curve):
-        wait += 1
-        if value > best:
-            best, kept, wait = value, epoch, 0
-        elif wait >= patience and epoch > 0:
-            return epoch + 1, kept + 1
-    return len(curve), kept + 1
+        stopper.on_epoch_end(epoch, {"val_accuracy": value})
+        if model.stop_training:
+            return epoch + 1, stopper.best_epoch + 1
+    return len(curve), stopper.best_epoch + 1
 
 
 arch, paths = sys.argv[1], Paths("imdb")
