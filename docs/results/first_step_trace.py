@@ -1,7 +1,7 @@
 """What a `fit` pays once, before its steps run at their own speed: on TensorFlow without a distribution
 strategy Keras creates the optimizer's slots and the accuracy metric's variables inside the first traced
 training step, and a `tf.function` that creates variables on its first call traces itself a second time.
-For each architecture, with the defaults (`params.yaml`) and with its notebook preset, this fits one
+For each architecture, with the defaults (`params.yaml`) and with each notebook preset, this fits one
 epoch of 30 batches of 64 as the train stage compiles it, once as is and once with the variables made
 before `fit` (the accuracy metric passed as an object, whose variables exist once it is made, and
 `optimizer.build`: public API), twice each way, alternating, and prints the first batch's seconds
@@ -24,6 +24,7 @@ import keras
 import numpy as np
 from keras.src.backend.tensorflow import trainer as tf_trainer
 
+from benchmarks.notebooks import preset_architectures
 from stages.data import Paths, crop, load_arrays
 from stages.params import (
     PARAMS_FILE,
@@ -38,14 +39,6 @@ from stages.registry import OPTIMIZERS, build_model
 from stages.train import LengthBatches
 
 BATCHES, BATCH = 30, 64
-PRESET_OF = {
-    "simple_rnn": "notebook_64",
-    "stacked_rnn": "notebook_64",
-    "bi_rnn": "notebook_64",
-    "cnn_rnn": "notebook_64",
-    "lstm": "notebook_128",
-    "gru": "notebook_128",
-}
 
 
 class Batches(keras.callbacks.Callback):
@@ -59,7 +52,8 @@ class Batches(keras.callbacks.Callback):
 def inputs(params, arch: str, rng: np.random.Generator):
     settings, tokenize = classifier_train(params, arch), params.datasets["imdb"].tokenize
     if settings.bucketing:
-        real = crop(load_arrays(Paths("imdb").tokenized / "train"), settings.max_len, "post", "pre")
+        arrays = load_arrays(Paths("imdb").tokenized / "train")
+        real = crop(arrays, settings.max_len, tokenize.padding, tokenize.truncating)
         lengths = real["lengths"][: BATCHES * BATCH]
         x = rng.integers(2, tokenize.vocab_size, size=(len(lengths), real["x"].shape[1]))
         x[np.arange(x.shape[1]) >= lengths[:, None]] = 0
@@ -109,9 +103,9 @@ def first_fit(params, arch: str, prebuild: bool) -> tuple[float, float, int]:
 
 print("| architecture | configuration | first batch s, as is | first batch s, built first | traces | median batch s |")
 print("| --- | --- | --- | --- | --- | --- |")
-base = read_yaml(PARAMS_FILE)
+base, presets = read_yaml(PARAMS_FILE), preset_architectures()
 for arch in sys.argv[1:]:
-    for config in ("defaults", PRESET_OF[arch]):
+    for config in ["defaults", *(preset for preset, configured in presets.items() if arch in configured)]:
         params = validate(base if config == "defaults" else apply_overrides(base, load_preset(config)))
         runs = {False: [], True: []}
         for prebuild in (False, True, False, True):
