@@ -18,7 +18,8 @@ Prints a Markdown table; --write replaces (or appends) this backend's section in
 (an interrupted benchmark keeps the pairs it finished). --first-seed splits the repeats across runs
 (or machines): their --results files render as one table. A later file's run of the same seed,
 configuration and architecture replaces an earlier one's, so a rerun of some rows updates a table
-(one backend and one --docs per table).
+(one backend and one --docs per table); with --architectures it shows only those rows, so the seeds
+one file adds to some architectures of another render as their own table.
 
 Where neither DVC nor TensorFlow is installed (a GPU machine with JAX), run it in two halves: here,
 `--export DIR` runs only the tokenize stage of every configuration and seed and packs each result
@@ -297,7 +298,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=0, help="repeat r runs with seed first-seed + r")
     parser.add_argument("--levers", type=int, default=0, help="in this many repeats, also run each lever reverted")
-    parser.add_argument("--architectures", nargs="+", help="only these (default: every one in params.yaml)")
+    parser.add_argument(
+        "--architectures", nargs="+", help="only these (default: every one in params.yaml; with --table, every one run)"
+    )
     parser.add_argument("--results", type=Path, help="JSON-lines file: one line per finished run")
     parser.add_argument("--write", type=Path, help="Markdown file whose section for this backend is replaced")
     mode = parser.add_mutually_exclusive_group()
@@ -367,6 +370,16 @@ def read_results(path: Path) -> list[dict]:
     return records
 
 
+def only_architectures(records: list[dict], requested: list[str]) -> list[dict]:
+    """The records of these architectures; a name with no runs of the defaults is refused in one line."""
+    run = list(dict.fromkeys(record["arch"] for record in records if record["config"] == DEFAULTS))
+    if unknown := [arch for arch in requested if arch not in run]:
+        raise SystemExit(
+            f"error: --architectures {' '.join(unknown)}: no runs of the defaults in --table ({', '.join(run)})"
+        )
+    return [record for record in records if record["arch"] in requested]
+
+
 def publish(lines: list[str], write: Path | None, backend: str) -> None:
     print("\n".join(lines))
     if write:
@@ -386,6 +399,8 @@ def main() -> None:
                         f"{first['backend']} with --docs {first['docs']}: one table holds one backend and one --docs"
                     )
                 records.append(record)
+        if args.architectures:
+            records = only_architectures(records, args.architectures)
         publish(render(records), args.write, records[0]["backend"])
         return
     absolute_mirror()

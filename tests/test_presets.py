@@ -328,6 +328,35 @@ def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp
     ]
 
 
+def test_benchmark_table_of_some_architectures_renders_their_seeds_alone(tmp_path: Path):
+    """`--table ALL_SEED0 SOME_SEEDS12 --architectures gru`: the seeds a later file adds to one architecture
+    render as that architecture's medians, without the other architectures' single runs; a name with no
+    runs is refused in one line, before anything is written."""
+
+    def record(seed: int, arch: str, config: str, seconds: float) -> dict:
+        context = {"hardware": "H100", "backend": "jax", "docs": 0, "date": "2026-11-27", "command": f"c{seed > 0}"}
+        metrics = {"accuracy": 0.8 + seed / 100, "train_seconds": seconds, "seconds_to_best": seconds / 2}
+        return context | {"seed": seed, "config": config, "arch": arch, "metrics": metrics}
+
+    first, later, docs = tmp_path / "first.jsonl", tmp_path / "later.jsonl", tmp_path / "benchmarks.md"
+    first_records = [record(0, arch, config, 40.0) for arch in ("gru", "cnn_rnn") for config in ("defaults", "nb")]
+    first.write_text("".join(json.dumps(r) + "\n" for r in first_records))
+    later_records = [record(seed, "gru", config, 20.0 * seed) for seed in (1, 2) for config in ("defaults", "nb")]
+    later.write_text("".join(json.dumps(r) + "\n" for r in later_records))
+    result = benchmark("--table", str(first), str(later), "--architectures", "gru")
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.splitlines()
+    assert lines[0] == "H100; full IMDB; medians of 3 runs (seeds 0-2); 2026-11-27."
+    assert lines[-1] == "| gru | nb | 0.8100 (0.800-0.820) | 40.0 | 0.8100 (0.800-0.820) | 20.0 (40.0) | 0.50 |"
+    assert "cnn_rnn" not in result.stdout
+    refused = benchmark("--table", str(first), str(later), "--architectures", "gru", "lstm", "--write", str(docs))
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines() == [
+        "error: --architectures lstm: no runs of the defaults in --table (gru, cnn_rnn)"
+    ]
+    assert not docs.exists()
+
+
 def test_benchmark_table_refuses_to_mix_backends_or_subsets_in_one_line(tmp_path: Path):
     """A GPU file after a CPU one (or a subset after full IMDB) would render one meaningless table."""
     context = {"hardware": "H100", "date": "2026-11-27", "command": "c", "seed": 0, "config": "defaults", "arch": "gru"}
