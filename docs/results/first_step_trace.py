@@ -36,7 +36,7 @@ from stages.params import (
     validate,
 )
 from stages.registry import OPTIMIZERS, build_model
-from stages.train import LengthBatches
+from stages.train import classifier_inputs
 
 BATCHES, BATCH = 30, 64
 
@@ -50,16 +50,19 @@ class Batches(keras.callbacks.Callback):
 
 
 def inputs(params, arch: str, rng: np.random.Generator):
+    """Random ids in the stage's shapes, batched by the stage's own `classifier_inputs`."""
     settings, tokenize = classifier_train(params, arch), params.datasets["imdb"].tokenize
-    if settings.bucketing:
-        arrays = load_arrays(Paths("imdb").tokenized / "train")
-        real = crop(arrays, settings.max_len, tokenize.padding, tokenize.truncating)
-        lengths = real["lengths"][: BATCHES * BATCH]
-        x = rng.integers(2, tokenize.vocab_size, size=(len(lengths), real["x"].shape[1]))
-        x[np.arange(x.shape[1]) >= lengths[:, None]] = 0
-        return LengthBatches(x, rng.integers(0, 2, len(lengths)), lengths, BATCH, False, 0, 32)
-    width = settings.max_len or tokenize.max_len
-    return rng.integers(2, tokenize.vocab_size, size=(BATCHES * BATCH, width)), rng.integers(0, 2, BATCHES * BATCH)
+    lengths, width = None, settings.max_len or tokenize.max_len
+    if settings.bucketing:  # real review lengths, cut as the stage cuts them
+        real = crop(
+            load_arrays(Paths("imdb").tokenized / "train"), settings.max_len, tokenize.padding, tokenize.truncating
+        )
+        lengths, width = real["lengths"][: BATCHES * BATCH], real["x"].shape[1]
+    x = rng.integers(2, tokenize.vocab_size, size=(BATCHES * BATCH, width))
+    if lengths is not None:
+        x[np.arange(width) >= lengths[:, None]] = 0
+    split = {"x": x, "y": rng.integers(0, 2, BATCHES * BATCH), "lengths": lengths}
+    return classifier_inputs({"train": split}, settings, tokenize.padding == "pre", 0)["train"]
 
 
 def first_fit(params, arch: str, prebuild: bool) -> tuple[float, float, int]:
