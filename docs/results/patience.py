@@ -34,9 +34,10 @@ class Epochs(EpochClock):
         self.weights.append(self.model.get_weights())
 
 
-def early_stop(curve: list[float], patience: int) -> tuple[int, int]:
+def early_stop(curve: list[float], patience: int, min_delta: float = 0.0) -> tuple[int, int]:
     """Keras's own EarlyStopping fed a validation curve: (epochs run, kept epoch), 1-based."""
-    stopper, model = keras.callbacks.EarlyStopping("val_accuracy", patience=patience, mode="max"), keras.Sequential()
+    stopper = keras.callbacks.EarlyStopping("val_accuracy", min_delta=min_delta, patience=patience, mode="max")
+    model = keras.Sequential()
     model.stop_training = False
     stopper.set_model(model)
     stopper.on_train_begin()
@@ -47,22 +48,23 @@ def early_stop(curve: list[float], patience: int) -> tuple[int, int]:
     return len(curve), stopper.best_epoch + 1
 
 
-arch, paths = sys.argv[1], Paths("imdb")
-for seed in map(int, sys.argv[2:]):
-    params = load_params().model_copy(update={"seed": seed})
-    assert classifier_train(params, arch).patience == 2, "run with the default patience"
-    epochs = Epochs()
-    model, summary = train_classifier(params, "imdb", arch, [epochs])
-    tokenize = params.datasets["imdb"].tokenize
-    classes = read_lines(paths.tokenized / "classes.txt")
-    result = {}
-    for patience in (2, 1):
-        run, kept = early_stop(epochs.curve, patience)
-        model.set_weights(epochs.weights[kept - 1])
-        labels, probabilities = classifier_test_scores(model, paths.tokenized, summary["max_len"], tokenize)
-        accuracy = classification_metrics(labels, probabilities, classes)["accuracy"]
-        result[patience] = f"{run} epochs, kept {kept}, val {epochs.curve[kept - 1]:.4f}, test {accuracy:.4f}, "
-        result[patience] += f"fit {epochs.ends[run - 1]:.1f} s"
-    assert early_stop(epochs.curve, 2) == (summary["epochs"], summary["best_epoch"]), "the replay must match Keras"
-    curve = " ".join(f"{value:.4f}" for value in epochs.curve)
-    print(f"RESULT {arch} seed {seed}: val {curve} | patience 2: {result[2]} | patience 1: {result[1]}", flush=True)
+if __name__ == "__main__":
+    arch, paths = sys.argv[1], Paths("imdb")
+    for seed in map(int, sys.argv[2:]):
+        params = load_params().model_copy(update={"seed": seed})
+        assert classifier_train(params, arch).patience == 2, "run with the default patience"
+        epochs = Epochs()
+        model, summary = train_classifier(params, "imdb", arch, [epochs])
+        tokenize = params.datasets["imdb"].tokenize
+        classes = read_lines(paths.tokenized / "classes.txt")
+        result = {}
+        for patience in (2, 1):
+            run, kept = early_stop(epochs.curve, patience)
+            model.set_weights(epochs.weights[kept - 1])
+            labels, probabilities = classifier_test_scores(model, paths.tokenized, summary["max_len"], tokenize)
+            accuracy = classification_metrics(labels, probabilities, classes)["accuracy"]
+            result[patience] = f"{run} epochs, kept {kept}, val {epochs.curve[kept - 1]:.4f}, test {accuracy:.4f}, "
+            result[patience] += f"fit {epochs.ends[run - 1]:.1f} s"
+        assert early_stop(epochs.curve, 2) == (summary["epochs"], summary["best_epoch"]), "the replay must match Keras"
+        curve = " ".join(f"{value:.4f}" for value in epochs.curve)
+        print(f"RESULT {arch} seed {seed}: val {curve} | patience 2: {result[2]} | patience 1: {result[1]}", flush=True)
