@@ -162,6 +162,15 @@ def check_archive(archive: Path, params: dict) -> None:
         raise SystemExit(f"error: {archive}: tokenized with other params; run --export again")
 
 
+def unpack(project: Path, archive: Path) -> Path:
+    """An --export archive's arrays as the copy's data/imdb/tokenized, in place of the previous configuration's."""
+    unpacked = project / "data/imdb/tokenized"
+    shutil.rmtree(unpacked, ignore_errors=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(unpacked.parent, filter="data")
+    return unpacked
+
+
 def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, arch: str) -> dict:
     """Train and evaluate one architecture from an --export archive, without DVC: the stage
     functions that `dvc repro evaluate@imdb-<arch>` runs, in this process."""
@@ -171,10 +180,7 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     from stages.train import train_classifier
 
     params = write_params(project, base, overrides)
-    unpacked = project / "data/imdb/tokenized"
-    shutil.rmtree(unpacked, ignore_errors=True)  # the previous run's configuration
-    with tarfile.open(archive) as tar:
-        tar.extractall(unpacked.parent, filter="data")
+    unpacked = unpack(project, archive)
     cwd = Path.cwd()
     os.chdir(project)  # the stage functions read data/ relative to the project
     try:

@@ -13,16 +13,14 @@ turns oneDNN on for TensorFlow, as the train stage does). Arguments with `=` are
 """
 
 import os
-import shutil
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
 import yaml
 from patience import Epochs, early_stop
 
-from benchmarks.notebooks import archive_name, make_project, write_params
+from benchmarks.notebooks import archive_name, check_archive, make_project, unpack, write_params
 from stages.data import read_lines
 from stages.evaluate import classification_metrics, classifier_test_scores
 from stages.params import validate
@@ -37,12 +35,11 @@ with tempfile.TemporaryDirectory() as tmp:
     project = make_project(Path(tmp), versioned=False)
     os.chdir(project)
     base = yaml.safe_load(Path("params.yaml").read_text())
-    unpacked = project / "data/imdb/tokenized"
     for seed in seeds:
-        params = validate(write_params(project, base, overrides | {"seed": seed, "train.early_stopping": False}))
-        shutil.rmtree(unpacked, ignore_errors=True)
-        with tarfile.open(tokenized / archive_name("defaults", seed)) as tar:
-            tar.extractall(unpacked.parent, filter="data")
+        raw = write_params(project, base, overrides | {"seed": seed, "train.early_stopping": False})
+        archive = tokenized / archive_name("defaults", seed)
+        check_archive(archive, raw)  # overrides that change the tokenized arrays need their own archive
+        params, unpacked = validate(raw), unpack(project, archive)
         epochs = Epochs()
         model, summary = train_classifier(params, "imdb", arch, [epochs])
         tests, classes = [], read_lines(unpacked / "classes.txt")
@@ -55,7 +52,8 @@ with tempfile.TemporaryDirectory() as tmp:
         kept = []
         for rule, (patience, min_delta) in RULES.items():
             run, best = early_stop(epochs.curve, patience, min_delta)
-            kept.append(f"{rule}: {run} epochs, kept {best}, test {tests[best - 1]:.4f}, ")
-            kept[-1] += f"to final {epochs.ends[best - 1]:.1f} s"
+            kept.append(
+                f"{rule}: {run} epochs, kept {best}, test {tests[best - 1]:.4f}, to final {epochs.ends[best - 1]:.1f} s"
+            )
         curves = " ".join(f"{v:.4f}/{t:.4f}/{s:.1f}" for v, t, s in zip(epochs.curve, tests, epochs.ends))
         print(f"RESULT {arch} {overrides} seed {seed}: val/test/end s {curves} | {' | '.join(kept)}", flush=True)
