@@ -5,7 +5,8 @@ the architecture for all `train.epochs` without early stopping, keeps each epoch
 scores each on the test split, and prints what Keras's EarlyStopping keeps with patience 2 (the
 default), patience 3, and patience 2 with min_delta 0.003 (`early_stop` of patience.py, which also
 turns oneDNN on for TensorFlow, as the train stage does). Arguments with `=` are params overrides
-(YAML values). One RESULT line per run:
+(YAML values; one that changes the tokenized arrays is refused, as --tokenized refuses it). One RESULT
+line per run:
 
     KERAS_BACKEND=jax PYTHONPATH=. python docs/results/epoch_curves.py TOKENIZED_DIR simple_rnn 0 1 2
     PYTHONPATH=. python docs/results/epoch_curves.py TOKENIZED_DIR simple_rnn 0 1 2 \
