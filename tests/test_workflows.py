@@ -100,7 +100,7 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
         "-S",
         "architectures.lstm.units=choice(4,16)",
         "-S",
-        "train.learning_rate=0.01",
+        "architectures.lstm.dropout=0.1",  # a second key of lstm's own: each experiment retrains lstm alone
     ]
     result = run(sweep, committed, ENV)
     assert result.stdout.count("Queued experiment") == 2
@@ -121,7 +121,7 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
     assert winner[column] == max(row[column] for row in rows if row.get("Experiment"))
     applied = yaml.safe_load((committed / "params.yaml").read_text())
     assert applied["architectures"]["lstm"]["units"] == winner["architectures.lstm.units"]
-    assert applied["train"]["learning_rate"] == 0.01
+    assert applied["architectures"]["lstm"]["dropout"] == 0.1
 
 
 def test_branches_metrics_diff_and_plots_diff(committed: Path, tmp_path: Path):
