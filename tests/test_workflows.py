@@ -90,8 +90,16 @@ def wait_for_queue(project: Path, timeout: float = 600) -> str:
     raise AssertionError(f"queue did not finish:\n{status}")
 
 
+def changed_stages(project: Path, rev: str) -> set[str]:
+    """Stages whose dvc.lock entry differs between HEAD and `rev`: what that experiment reran."""
+    locks = [yaml.safe_load(git(project, "show", f"{ref}:dvc.lock"))["stages"] for ref in ("HEAD", rev)]
+    return {name for name in locks[0].keys() | locks[1].keys() if locks[0].get(name) != locks[1].get(name)}
+
+
 @pytest.mark.slow
 def test_sweep_selects_on_validation_and_applies(committed: Path):
+    """The README's sweep: a grid over one architecture's own keys, `++` adding its own learning rate
+    (params.yaml gives lstm no `train` overrides), so every experiment retrains that architecture alone."""
     sweep = [
         "dvc",
         "exp",
@@ -100,7 +108,7 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
         "-S",
         "architectures.lstm.units=choice(4,16)",
         "-S",
-        "architectures.lstm.dropout=0.1",  # a second key of lstm's own: each experiment retrains lstm alone
+        "++architectures.lstm.train.learning_rate=0.01",
     ]
     result = run(sweep, committed, ENV)
     assert result.stdout.count("Queued experiment") == 2
@@ -116,12 +124,16 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
     import dvc.api
 
     rows = dvc.api.exp_show(repo=str(committed))
+    experiments = [row for row in rows if row.get("Experiment")]
+    assert len(experiments) == 2
+    for row in experiments:
+        assert changed_stages(committed, row["rev"]) == {"train@imdb-lstm", "evaluate@imdb-lstm", "report@imdb"}
     column = "metrics/imdb/lstm.json:val_accuracy"
     winner = best_experiment(rows, metric_column("imdb", "lstm", "val_accuracy"), "val_accuracy")
-    assert winner[column] == max(row[column] for row in rows if row.get("Experiment"))
+    assert winner[column] == max(row[column] for row in experiments)
     applied = yaml.safe_load((committed / "params.yaml").read_text())
     assert applied["architectures"]["lstm"]["units"] == winner["architectures.lstm.units"]
-    assert applied["architectures"]["lstm"]["dropout"] == 0.1
+    assert applied["architectures"]["lstm"]["train"] == {"learning_rate": 0.01}
 
 
 def test_branches_metrics_diff_and_plots_diff(committed: Path, tmp_path: Path):
