@@ -1,8 +1,8 @@
 """Stages `evaluate@<dataset>-<arch>` and `lm_evaluate@<corpus>-<arch>`: score a trained model on the test split.
 
-Writes `metrics/<dataset>/<arch>.json` (for `dvc metrics`) and per-example predictions
-`reports/<dataset>/predictions/<arch>.csv` (DVC's confusion-matrix plot reads them); for a language
-model also text samples, `reports/<corpus>/samples/<arch>.json`.
+Writes `metrics/<dataset>/<arch>.json` (for `dvc metrics`: scalars only, so its table stays readable) and
+per-example predictions `reports/<dataset>/predictions/<arch>.csv` (DVC's confusion-matrix plot and the
+report's confusion figure read them); for a language model also text samples, `reports/<corpus>/samples/<arch>.json`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support, roc_auc_score
+from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support, roc_auc_score
 
 from stages import UserError, run_stage
 from stages.data import (
@@ -37,14 +37,14 @@ DIGITS = 4
 
 
 def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
-    """Accuracy; macro, weighted and per-class P/R/F1; ROC-AUC; log loss; the confusion matrix by class name.
+    """Accuracy; macro, weighted and per-class P/R/F1; ROC-AUC; log loss (the confusion matrix is in the
+    predictions CSV, where DVC's confusion template reads it).
 
     `probabilities` has one column per class; `precision`/`recall`/`f1` are macro averages."""
     ids = np.arange(len(classes))
     predicted = probabilities.argmax(axis=1)
     precision, recall, f1, _ = precision_recall_fscore_support(labels, predicted, labels=ids, zero_division=0)
     weighted = precision_recall_fscore_support(labels, predicted, labels=ids, average="weighted", zero_division=0)
-    matrix = confusion_matrix(labels, predicted, labels=ids)
     every_class = len(np.unique(labels)) == len(classes)
     if not every_class:
         roc_auc = None
@@ -65,10 +65,6 @@ def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, classe
         "per_class": {
             name: {"precision": _round(p), "recall": _round(r), "f1": _round(f)}
             for name, p, r, f in zip(classes, precision, recall, f1)
-        },
-        "confusion": {
-            actual: {predicted_name: int(matrix[i, j]) for j, predicted_name in enumerate(classes)}
-            for i, actual in enumerate(classes)
         },
     }
 
@@ -121,7 +117,7 @@ def write_predictions(path: Path, labels: np.ndarray, probabilities: np.ndarray,
     atomic_write(path, write)
 
 
-TOP_CHARACTERS = 10  # the confusion matrix of a language model covers the most frequent characters
+TOP_CHARACTERS = 10  # a language model's predictions CSV (its confusion plot) covers the most frequent characters
 PREDICTION_ROWS = 10_000  # test characters in a language model's predictions CSV (the metrics use all)
 
 
@@ -136,9 +132,9 @@ def most_frequent(targets: np.ndarray) -> list[int]:
     return [int(i) for i in np.argsort(-counts, kind="stable")[:TOP_CHARACTERS] if counts[i]]
 
 
-def language_model_metrics(targets: np.ndarray, logits: np.ndarray, vocab: list[str]) -> dict:
+def language_model_metrics(targets: np.ndarray, logits: np.ndarray) -> dict:
     """Next-character accuracy and top-5 accuracy, cross-entropy in nats and bits per character,
-    perplexity, macro P/R/F1 over the characters that occur, and the confusion of the most frequent ones."""
+    perplexity, macro P/R/F1 over the characters that occur."""
     log_probabilities = logits - logits.max(axis=1, keepdims=True)
     log_probabilities -= np.log(np.exp(log_probabilities).sum(axis=1, keepdims=True))
     nats = float(-log_probabilities[np.arange(len(targets)), targets].mean())
@@ -147,12 +143,6 @@ def language_model_metrics(targets: np.ndarray, logits: np.ndarray, vocab: list[
     present = np.unique(targets)
     precision, recall, f1, _ = precision_recall_fscore_support(
         targets, predicted, labels=present, average="macro", zero_division=0
-    )
-    frequent = most_frequent(targets)
-    names = [char_name(vocab[i]) for i in frequent]
-    kept = np.isin(targets, frequent)
-    matrix = confusion_matrix(
-        targets[kept], np.where(np.isin(predicted, frequent), predicted, -1)[kept], labels=[*frequent, -1]
     )
     return {
         "accuracy": _round(np.mean(predicted == targets)),
@@ -164,10 +154,6 @@ def language_model_metrics(targets: np.ndarray, logits: np.ndarray, vocab: list[
         "recall": _round(recall),
         "f1": _round(f1),
         "characters": len(targets),
-        "confusion": {
-            actual: {predicted_name: int(matrix[i, j]) for j, predicted_name in enumerate([*names, "other"])}
-            for i, actual in enumerate(names)
-        },
     }
 
 
@@ -204,7 +190,7 @@ def evaluate_language_model(params: Params, corpus: str, arch: str, model: keras
         for temperature in settings.temperatures
     }
     write_json(paths.report / "samples" / f"{arch}.json", {"prompt": settings.prompt, "samples": samples})
-    return language_model_metrics(targets, logits, vocab)
+    return language_model_metrics(targets, logits)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,7 +1,7 @@
 """Stage `report@<dataset>`: one Markdown page comparing every architecture with the baseline on a dataset.
 
-Reads the metrics files, DVCLive curves and data stats; writes `reports/<dataset>/report.md`
-and the PNG figures it links.
+Reads the metrics files, the test predictions, DVCLive curves and data stats; writes
+`reports/<dataset>/report.md` and the PNG figures it links.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
+from sklearn.metrics import confusion_matrix
 
 from stages import run_stage
 from stages.data import SPLITS, Paths, atomic_write, read_json
@@ -83,12 +84,14 @@ def plot_curves(live_dirs: dict[str, Path], path: Path) -> None:
     _save(fig, path)
 
 
-def plot_confusions(metrics: dict[str, dict], classes: list[str], path: Path) -> None:
+def plot_confusions(predictions: dict[str, Path], classes: list[str], path: Path) -> None:
+    """Each model's confusion matrix, counted from its predictions CSV (actual, predicted class names)."""
     size = 1.2 + 0.7 * len(classes)
-    fig, axes = plt.subplots(1, len(metrics), figsize=(size * len(metrics), size + 0.3), squeeze=False)
+    fig, axes = plt.subplots(1, len(predictions), figsize=(size * len(predictions), size + 0.3), squeeze=False)
     ticks = list(range(len(classes)))
-    for ax, (name, values) in zip(axes[0], metrics.items()):
-        matrix = np.array([[values["confusion"][a][p] for p in classes] for a in classes])
+    for ax, (name, csv_path) in zip(axes[0], predictions.items()):
+        rows = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+        matrix = confusion_matrix(rows["actual"], rows["predicted"], labels=classes)
         ax.imshow(matrix, cmap="Blues")
         for (i, j), count in np.ndenumerate(matrix):
             ax.text(j, i, f"{count:,}", ha="center", va="center", color="black" if i != j else "white")
@@ -272,7 +275,8 @@ def main(argv: list[str] | None = None) -> None:
         report = render_language_model(params, args.dataset, metrics, stats, samples)
     else:
         baseline = read_json(paths.metrics / "baseline.json")
-        plot_confusions(metrics, stats["classes"], figures / "confusion.png")
+        predictions = {arch: paths.predictions / f"{arch}.csv" for arch in archs}
+        plot_confusions(predictions, stats["classes"], figures / "confusion.png")
         plot_accuracy_vs_time(metrics | {"baseline": baseline}, figures / "accuracy_vs_time.png")
         report = render(params, args.dataset, metrics, baseline, stats)
     atomic_write(paths.report / "report.md", lambda tmp: tmp.write_text(report))

@@ -224,5 +224,5 @@ def test_train_stage_mirrored_over_two_cpu_devices_gives_a_valid_model_and_metri
     assert json.loads((project / "data/imdb/models/gru.json").read_text())["replicas"] == 2
     metrics = json.loads((project / "metrics/imdb/gru.json").read_text())
     assert 0 <= metrics["accuracy"] <= 1 and math.isfinite(metrics["log_loss"]) and metrics["epochs"] == 2
-    assert sum(sum(row.values()) for row in metrics["confusion"].values()) == 120
+    assert len((project / "reports/imdb/predictions/gru.csv").read_text().splitlines()) == 1 + 120
     assert (project / "data/imdb/models/gru.keras").is_file()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from stages.data import corpus_splits, windows
-from stages.evaluate import language_model_metrics
+from stages.evaluate import language_model_metrics, write_char_predictions
 from stages.params import Corpus, Source
 from stages.report import longest_repeat
 from stages.tokenize import char_vocab
@@ -28,7 +28,6 @@ LM_METRIC_KEYS = {
     "recall",
     "f1",
     "characters",
-    "confusion",
     "epochs",
     "best_epoch",
     "val_accuracy",
@@ -60,16 +59,26 @@ def test_vocab_is_train_characters_after_the_unseen_id():
 
 
 def test_metrics_of_a_uniform_and_a_perfect_model():
-    vocab = ["", "a", "b", " "]
     targets = np.array([1, 2, 3, 1, 2, 3])
-    uniform = language_model_metrics(targets, np.zeros((6, 4)), vocab)
+    uniform = language_model_metrics(targets, np.zeros((6, 4)))
     assert uniform["cross_entropy"] == pytest.approx(math.log(4), abs=1e-4)
     assert uniform["perplexity"] == pytest.approx(4, abs=1e-3)
     assert uniform["bits_per_char"] == pytest.approx(2, abs=1e-4)
-    perfect = language_model_metrics(targets, np.eye(4)[targets] * 50, vocab)
+    perfect = language_model_metrics(targets, np.eye(4)[targets] * 50)
     assert perfect["accuracy"] == perfect["top5_accuracy"] == perfect["f1"] == 1
     assert perfect["cross_entropy"] < 1e-3
-    assert perfect["confusion"]["<space>"] == {"a": 0, "b": 0, "<space>": 2, "other": 0}
+
+
+def test_char_predictions_name_the_most_frequent_characters_and_pool_the_rest(tmp_path: Path):
+    """The confusion plot's rows: actual characters among the most frequent only, rarer guesses as `other`."""
+    vocab = ["", " ", *"abcdefghi", "z"]  # <unseen>, <space>, nine letters and a rare `z`: 12 ids
+    targets = np.array([1] * 12 + list(range(2, 11)) * 2 + [11])  # <space> and a-i are the 10 most frequent
+    guesses = targets.copy()
+    guesses[:2] = [11, 2]  # two spaces read as the rare `z` and as `a`
+    write_char_predictions(tmp_path / "p.csv", targets, np.eye(12)[guesses], vocab)
+    rows = (tmp_path / "p.csv").read_text().splitlines()
+    assert rows[:3] == ["actual,predicted", "<space>,other", "<space>,a"]
+    assert len(rows) == 1 + len(targets) - 1  # every character but the rare `z`
 
 
 def test_longest_repeat_finds_word_loops():

@@ -22,7 +22,6 @@ METRIC_KEYS = {
     "roc_auc",
     "log_loss",
     "per_class",
-    "confusion",
     "params",
     "train_seconds",
     "seconds_to_best",
@@ -48,7 +47,6 @@ def test_full_repro_writes_every_output(tiny_project: Path):
         assert set(metrics) == METRIC_KEYS, arch
         assert 0 <= metrics["accuracy"] <= 1 and metrics["epochs"] == 1
         assert metrics["max_len"] == (32 if arch == "seq_cnn" else 16), arch  # train.max_len, at most the tokenized
-        assert sum(sum(row.values()) for row in metrics["confusion"].values()) == 120
         assert (tiny_project / f"data/imdb/models/{arch}.keras").is_file()
         predictions = (tiny_project / f"reports/imdb/predictions/{arch}.csv").read_text().splitlines()
         assert predictions[0] == "actual,predicted,probability" and len(predictions) == 121
