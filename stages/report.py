@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix
 
-from stages import run_stage
+from stages import UserError, run_stage
 from stages.data import SPLITS, Paths, atomic_write, read_json
 from stages.params import TRAIN_OVERRIDES, Params, is_corpus, load_params
 
@@ -258,6 +258,20 @@ train / validation / test: {stats["train"]["characters"]:,} / {stats["val"]["cha
 """
 
 
+def report_inputs(params: Params, name: str) -> dict[Path, str]:
+    """Every file the report needs, with the stage that writes it; DVCLive curves are drawn where present."""
+    corpus, paths = is_corpus(params, name), Paths(name)
+    prefix = "lm_" if corpus else ""
+    needs = {paths.stats: f"{prefix}tokenize@{name}"}
+    if not corpus:
+        needs[paths.metrics / "baseline.json"] = f"baseline@{name}"
+    for arch in params.language_models if corpus else params.architectures:
+        evaluate = f"{prefix}evaluate@{name}-{arch}"
+        needs[paths.metrics / f"{arch}.json"] = evaluate
+        needs[paths.report / "samples" / f"{arch}.json" if corpus else paths.predictions / f"{arch}.csv"] = evaluate
+    return needs
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True, help="a dataset or corpus name from params.yaml")
@@ -266,6 +280,9 @@ def main(argv: list[str] | None = None) -> None:
     corpus = is_corpus(params, args.dataset)
     paths = Paths(args.dataset)
     archs = list(params.language_models if corpus else params.architectures)
+    for path, stage in report_inputs(params, args.dataset).items():  # before any figure is written
+        if not path.is_file():
+            raise UserError(f"{path}: missing; run `dvc repro {stage}` first")
     metrics = {arch: read_json(paths.metrics / f"{arch}.json") for arch in archs}
     stats = read_json(paths.stats)
     figures = paths.report / "figures"

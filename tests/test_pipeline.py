@@ -154,6 +154,29 @@ def test_region_width_that_does_not_split_fails_in_one_line(tiny_copy: Path):
     assert (tiny_copy / "metrics/imdb/seq_cnn.json").read_text() == before
 
 
+@pytest.mark.parametrize(
+    ("dataset", "missing", "stage"),
+    [
+        ("imdb", "reports/imdb/predictions/lstm.csv", "evaluate@imdb-lstm"),
+        ("imdb", "data/imdb/stats.json", "tokenize@imdb"),
+        ("shakespeare", "reports/shakespeare/samples/gru.json", "lm_evaluate@shakespeare-gru"),
+    ],
+)
+def test_report_run_by_hand_without_an_input_names_its_stage_and_writes_nothing(
+    tiny_copy: Path, dataset: str, missing: str, stage: str
+):
+    """Under `dvc repro` DVC remakes a missing input first; run by hand, the report says which stage makes it."""
+    (tiny_copy / missing).unlink()
+    report = tiny_copy / "reports" / dataset
+    written = [report / "report.md", *(report / "figures").iterdir()]
+    before = {path: path.stat().st_mtime_ns for path in written}
+    result = run(["python", "-m", "stages.report", "--dataset", dataset], tiny_copy, project_env(None), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {missing}: missing; run `dvc repro {stage}` first"]
+    assert {path: path.stat().st_mtime_ns for path in written} == before
+
+
 def test_repro_from_fresh_clone_takes_the_mirror(tmp_path: Path, fake_mirror: Path):
     """Only download and tokenize: the no-network, mirror-only path a new user takes."""
     project = make_project(tmp_path / "project", fake_mirror, TINY)
