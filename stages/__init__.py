@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 # Before any stage imports Keras (and so TensorFlow): deterministic ops for reproducible
 # metrics on CPU, and no C++ info logs between Keras' progress lines.
@@ -31,6 +32,14 @@ def child_environment() -> dict[str, str]:
 
 class UserError(Exception):
     """A problem with the user's input or environment, reported as one line, no traceback."""
+
+
+def require(inputs: dict[Path, str]) -> None:
+    """Stop at the first missing input file, naming the stage that writes it: a stage or tool run by hand
+    (or after `dvc pull` of one stage's outputs) gets one line, not a traceback halfway through its work."""
+    for path, stage in inputs.items():
+        if not path.is_file():
+            raise UserError(f"{path}: missing; run `dvc repro {stage}` first")
 
 
 def run_stage(main: Callable[[list[str] | None], None], argv: list[str] | None = None) -> None:

@@ -15,7 +15,7 @@ import keras
 import numpy as np
 from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support, roc_auc_score
 
-from stages import UserError, run_stage
+from stages import require, run_stage
 from stages.data import (
     Paths,
     atomic_write,
@@ -204,8 +204,13 @@ def main(argv: list[str] | None = None) -> None:
     prefix = "lm_" if corpus else ""
     paths, trainer = Paths(args.dataset), f"{prefix}train@{args.dataset}-{args.arch}"
     model_path = paths.models / f"{args.arch}.keras"
-    if not model_path.is_file():
-        raise UserError(f"{model_path}: no trained model; run `dvc repro {trainer}` first")
+    require(
+        {
+            model_path: trainer,
+            paths.models / f"{args.arch}.json": trainer,
+            paths.tokenized / ("vocab.json" if corpus else "classes.txt"): f"{prefix}tokenize@{args.dataset}",
+        }
+    )
     model, summary = load_model(model_path, trainer), read_json(paths.models / f"{args.arch}.json")
     if corpus:
         metrics = evaluate_language_model(params, args.dataset, args.arch, model)

@@ -15,7 +15,7 @@ import argparse
 import keras
 import numpy as np
 
-from stages import UserError, run_stage
+from stages import UserError, require, run_stage
 from stages.data import Paths, read_vocab
 from stages.params import architecture_kwargs, is_corpus, load_params
 from stages.registry import load_model
@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError(f"--chars {chars} --temperature {temperature}: need chars >= 1 and a temperature >= 0")
     paths, stage = Paths(args.dataset), f"lm_train@{args.dataset}-{args.arch}"
     model_path = paths.models / f"{args.arch}.keras"
-    if not model_path.is_file():
-        raise UserError(f"{model_path}: missing; train first with `dvc repro {stage}`")
+    require({model_path: stage, paths.tokenized / "vocab.json": f"lm_tokenize@{args.dataset}"})
     prompt = settings.prompt if args.prompt is None else args.prompt
     vocab, model = read_vocab(paths.tokenized), load_model(model_path, stage)
     seed = settings.seed if args.seed is None else args.seed

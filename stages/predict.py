@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import UserError, run_stage
+from stages import UserError, require, run_stage
 from stages.data import Paths, read_json, read_lines
 from stages.evaluate import BATCH_TOKENS, probabilities_by_length
 from stages.params import architecture_kwargs, dataset_params, load_params
@@ -34,11 +34,16 @@ class Predictor:
         params = load_params()
         settings = dataset_params(params, dataset)
         architecture_kwargs(params, arch)
-        paths, stage = Paths(dataset), f"train@{dataset}-{arch}"
+        paths, stage, tokenize = Paths(dataset), f"train@{dataset}-{arch}", f"tokenize@{dataset}"
         self.model_path = paths.models / f"{arch}.keras"
-        for path in (self.model_path, paths.models / f"{arch}.json", paths.tokenized / "vocab.txt"):
-            if not path.is_file():
-                raise UserError(f"{path}: missing; train first with `dvc repro {stage}`")
+        require(
+            {
+                self.model_path: stage,
+                paths.models / f"{arch}.json": stage,
+                paths.tokenized / "vocab.txt": tokenize,
+                paths.tokenized / "classes.txt": tokenize,
+            }
+        )
         max_len = read_json(paths.models / f"{arch}.json")["max_len"]  # the length the model was trained at
         self.settings = settings.tokenize.model_copy(update={"max_len": max_len})
         self.batch_tokens = BATCH_TOKENS  # token ids per model call

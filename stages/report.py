@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix
 
-from stages import UserError, run_stage
+from stages import require, run_stage
 from stages.data import SPLITS, Paths, atomic_write, read_json
 from stages.params import TRAIN_OVERRIDES, Params, is_corpus, load_params
 
@@ -280,9 +280,7 @@ def main(argv: list[str] | None = None) -> None:
     corpus = is_corpus(params, args.dataset)
     paths = Paths(args.dataset)
     archs = list(params.language_models if corpus else params.architectures)
-    for path, stage in report_inputs(params, args.dataset).items():  # before any figure is written
-        if not path.is_file():
-            raise UserError(f"{path}: missing; run `dvc repro {stage}` first")
+    require(report_inputs(params, args.dataset))  # before any figure is written
     metrics = {arch: read_json(paths.metrics / f"{arch}.json") for arch in archs}
     stats = read_json(paths.stats)
     figures = paths.report / "figures"

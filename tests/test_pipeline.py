@@ -177,6 +177,29 @@ def test_report_run_by_hand_without_an_input_names_its_stage_and_writes_nothing(
     assert {path: path.stat().st_mtime_ns for path in written} == before
 
 
+@pytest.mark.parametrize(
+    ("command", "missing", "stage"),
+    [
+        ("stages.evaluate --dataset imdb --arch gru", "data/imdb/tokenized/classes.txt", "tokenize@imdb"),
+        (
+            "stages.generate --dataset shakespeare --arch gru",
+            "data/shakespeare/tokenized/vocab.json",
+            "lm_tokenize@shakespeare",
+        ),
+    ],
+)
+def test_a_model_without_its_tokenized_data_is_one_line(tiny_copy: Path, command: str, missing: str, stage: str):
+    """As after `dvc pull train@imdb-gru`, which brings the model but not the vocabulary it was trained with
+    (tests/test_remote.py pulls so for `stages.predict`)."""
+    shutil.rmtree(tiny_copy / Path(missing).parent)
+    metrics = {path: path.stat().st_mtime_ns for path in (tiny_copy / "metrics").rglob("*.json")}
+    result = run(["python", "-m", *command.split()], tiny_copy, project_env(None), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {missing}: missing; run `dvc repro {stage}` first"]
+    assert {path: path.stat().st_mtime_ns for path in (tiny_copy / "metrics").rglob("*.json")} == metrics
+
+
 def test_repro_from_fresh_clone_takes_the_mirror(tmp_path: Path, fake_mirror: Path):
     """Only download and tokenize: the no-network, mirror-only path a new user takes."""
     project = make_project(tmp_path / "project", fake_mirror, TINY)

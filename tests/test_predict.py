@@ -74,5 +74,5 @@ def test_cli_bad_requests_are_one_line(tiny_project: Path, args: list[str], mess
 
 def test_untrained_model_is_a_clear_error(tmp_path: Path, fake_mirror: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.chdir(make_project(tmp_path / "project", fake_mirror, TINY))
-    with pytest.raises(UserError, match=r"data/imdb/models/gru\.keras: missing; train first"):
+    with pytest.raises(UserError, match=r"data/imdb/models/gru\.keras: missing; run `dvc repro train@imdb-gru` first"):
         Predictor("imdb", "gru")
