@@ -8,9 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from stages.registry import ARCHITECTURES, predicts_every_step
-from tests.conftest import TINY, edit_params, make_project, project_env, run
+from tests.conftest import ROOT, TINY, edit_params, make_project, project_env, run
 
 ARCHS = sorted(ARCHITECTURES)
 LANGUAGE_MODELS = sorted(filter(predicts_every_step, ARCHITECTURES))
@@ -208,3 +209,22 @@ def test_repro_from_fresh_clone_takes_the_mirror(tmp_path: Path, fake_mirror: Pa
     assert f"from mirror {fake_mirror}" in result.stdout
     stats = json.loads((project / "data/imdb/stats.json").read_text())
     assert stats["train"]["documents"] + stats["val"]["documents"] == 120
+
+
+def test_committed_results_come_from_the_committed_code_and_params(tmp_path: Path):
+    """The repository's dvc.lock says what made its metrics, curves and reports. In a copy without the DVC cache,
+    `dvc status` may find the data and models missing, but no changed code, params or command, and no entry for
+    a stage that dvc.yaml no longer has."""
+    project = make_project(tmp_path / "project", None, {}, shrink=False)
+    shutil.copy2(ROOT / "dvc.lock", project / "dvc.lock")
+    stages = run(["dvc", "stage", "list", "--name-only"], project, project_env(None)).stdout.split()
+    assert set(yaml.safe_load((project / "dvc.lock").read_text())["stages"]) == set(stages)
+    status = json.loads(run(["dvc", "status", "--json"], project, project_env(None)).stdout)
+    stale = {
+        stage: change
+        for stage, changes in status.items()
+        for change in changes
+        for kind, items in change.items()
+        if not isinstance(items, dict) or any(state not in ("deleted", "not in cache") for state in items.values())
+    }
+    assert stale == {}
