@@ -258,14 +258,13 @@ train / validation / test: {stats["train"]["characters"]:,} / {stats["val"]["cha
 """
 
 
-def report_inputs(params: Params, name: str) -> dict[Path, str]:
+def report_inputs(name: str, archs: list[str], corpus: bool) -> dict[Path, str]:
     """Every file the report needs, with the stage that writes it; DVCLive curves are drawn where present."""
-    corpus, paths = is_corpus(params, name), Paths(name)
-    prefix = "lm_" if corpus else ""
+    paths, prefix = Paths(name), "lm_" if corpus else ""
     needs = {paths.stats: f"{prefix}tokenize@{name}"}
     if not corpus:
         needs[paths.metrics / "baseline.json"] = f"baseline@{name}"
-    for arch in params.language_models if corpus else params.architectures:
+    for arch in archs:
         evaluate = f"{prefix}evaluate@{name}-{arch}"
         needs[paths.metrics / f"{arch}.json"] = evaluate
         needs[paths.report / "samples" / f"{arch}.json" if corpus else paths.predictions / f"{arch}.csv"] = evaluate
@@ -280,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
     corpus = is_corpus(params, args.dataset)
     paths = Paths(args.dataset)
     archs = list(params.language_models if corpus else params.architectures)
-    require(report_inputs(params, args.dataset))  # before any figure is written
+    require(report_inputs(args.dataset, archs, corpus))  # before any figure is written
     metrics = {arch: read_json(paths.metrics / f"{arch}.json") for arch in archs}
     stats = read_json(paths.stats)
     figures = paths.report / "figures"
