@@ -60,6 +60,17 @@ def edit_params(project: Path, changes: dict[str, object]) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def keep_only(project: Path, architectures: list[str], language_models: list[str] | None = None) -> None:
+    """Narrow params.yaml to these architectures (and language models, where given): fewer train@ stages
+    for a test whose point holds for any one of them. Stages left out stay in dvc.lock, as after a user's edit."""
+    path = project / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params["architectures"] = {name: params["architectures"][name] for name in architectures}
+    if language_models is not None:
+        params["language_models"] = {name: params["language_models"][name] for name in language_models}
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def tiny_architectures(params: dict) -> None:
     """Shrink every architecture's width so a tiny run stays tiny."""
     for hyperparams in [*params["architectures"].values(), *params["language_models"].values()]:

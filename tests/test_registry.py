@@ -40,24 +40,38 @@ def test_builds_and_predicts_probabilities(name: str, tmp_path: Path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), probabilities, rtol=1e-6)
 
 
-JAX_ROUND_TRIP = """import sys, keras, numpy as np
-from stages.registry import ARCHITECTURES, architecture_params_model, build_model, load_model
+JAX_TRAIN_AND_ROUND_TRIP = """import sys, keras, numpy as np
+from stages.registry import ARCHITECTURES, OPTIMIZERS, architecture_params_model, build_language_model, build_model
+from stages.registry import load_model, predicts_every_step
 x = np.array([[5, 6, 7, 0, 0, 0, 0, 0], [9, 9, 9, 9, 9, 9, 9, 9]], dtype=np.int32)
+def trains(model, y, loss):
+    model.compile(optimizer=OPTIMIZERS["adam"](0.01, clipnorm=1.0), loss=loss)
+    before = [w.copy() for w in model.get_weights()]
+    losses = model.fit(x, y, epochs=2, verbose=0).history["loss"]
+    assert np.all(np.isfinite(losses)), losses
+    assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
 for name in sorted(ARCHITECTURES):
     keras.utils.set_random_seed(0)
-    model = build_model(name, architecture_params_model(name)().model_dump(), vocab_size=50, embedding_dim=12)
+    hyperparams = architecture_params_model(name)().model_dump()
+    model = build_model(name, hyperparams, vocab_size=50, embedding_dim=12)
+    trains(model, np.array([0.0, 1.0]), "binary_crossentropy")
     model.save(f"{sys.argv[1]}/{name}.keras")
     loaded = load_model(f"{sys.argv[1]}/{name}.keras", "train")
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    if predicts_every_step(name):
+        language_model = build_language_model(name, hyperparams, vocab_size=50, embedding_dim=12)
+        trains(language_model, np.roll(x, -1, axis=1), keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     print(name, keras.backend.backend())
 """
 
 
-def test_every_architecture_round_trips_through_keras_on_jax(tmp_path: Path):
-    """The README's other backend: a model saved and loaded on KERAS_BACKEND=jax predicts what it did (a saved
-    cnn_rnn once kept its mask pooling's sizes as lists, which JAX's max_pool refused)."""
+def test_every_architecture_trains_and_round_trips_on_jax(tmp_path: Path):
+    """The README's other backend, every architecture and language model in one process: a few training steps
+    change the weights with finite losses, and a model saved and loaded predicts what it did (a saved cnn_rnn
+    once kept its mask pooling's sizes as lists, which JAX's max_pool refused). `dvc repro` on JAX runs a few
+    of them through the stages (test_pipeline.py)."""
     env = os.environ | {"KERAS_BACKEND": "jax"}
-    command = [sys.executable, "-c", JAX_ROUND_TRIP, str(tmp_path)]
+    command = [sys.executable, "-c", JAX_TRAIN_AND_ROUND_TRIP, str(tmp_path)]
     result = subprocess.run(command, cwd=Path(__file__).parents[1], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines() == [f"{name} jax" for name in sorted(ARCHITECTURES)]

@@ -35,7 +35,7 @@ from stages.data import DataError, load_arrays, read_records
 from stages.download import fetch, unpack
 from stages.params import load_params
 from tests import fakes
-from tests.conftest import ROOT, TINY, built_once, edit_params, make_project, project_env, run, set_key
+from tests.conftest import ROOT, TINY, built_once, edit_params, keep_only, make_project, project_env, run, set_key
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
 # Long enough to kill training mid-way: early stopping never ends it before epoch 40.
@@ -88,10 +88,7 @@ def results_of(project: Path) -> dict[str, object]:
 def lstm_project(dest: Path, mirror: Path | None) -> Path:
     """A committed project whose params.yaml keeps only the `lstm` architecture (and language model)."""
     project = make_project(dest, mirror, LSTM)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["architectures"] = {"lstm": params["architectures"]["lstm"]}
-    params["language_models"] = {"lstm": params["language_models"]["lstm"]}
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    keep_only(project, ["lstm"], ["lstm"])
     run([*GIT, "commit", "-qam", "lstm only"], project)
     return project
 
