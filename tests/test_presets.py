@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -14,6 +15,8 @@ import numpy as np
 import pytest
 import yaml
 
+import benchmarks.backends
+import benchmarks.notebooks
 from benchmarks.notebooks import lever_table, preset_architectures, render, table, write_section
 from stages.params import (
     ParamsError,
@@ -297,7 +300,23 @@ def test_benchmark_table_from_runs_split_across_machines_names_every_command():
     assert "| gru | notebook_128 | 0.8500 (0.850-0.860) | 60.0 | 0.8800 (0.870-0.880) | 10.0 (10.0) | 0.17 |" in lines
 
 
-def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp_path: Path):
+def cli(main: Callable[[], None], monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    """Run a benchmark's `main` in-process with these arguments (its output goes to capsys): the one line it
+    stopped with, a SystemExit's message that Python prints on stderr with exit status 1 (each benchmark has a
+    real-process test of that), or "" if it finished. A bad input costs a second instead of a TensorFlow start-up."""
+    monkeypatch.chdir(ROOT)  # a benchmark works in a temporary copy it changes into
+    monkeypatch.delenv("RNNLAB_DATA_MIRROR", raising=False)  # which it would make absolute for good
+    monkeypatch.setattr(sys, "argv", [main.__module__, *args])
+    try:
+        main()
+    except SystemExit as stopped:
+        return str(stopped)
+    return ""
+
+
+def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     """`--table OLD NEW`: NEW's runs of an architecture replace OLD's, the others stay, and the header
     names the machines, dates and commands of the rows it shows."""
 
@@ -317,9 +336,8 @@ def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp
     old_records = record("2026-11-26", "cnn_rnn", 0.88, first) + record("2026-11-26", "bi_rnn", 0.85, first)
     old.write_text("".join(json.dumps(r) + "\n" for r in old_records))
     new.write_text("".join(json.dumps(r) + "\n" for r in record("2026-11-27", "bi_rnn", 0.87, rerun)))
-    result = benchmark("--table", str(old), str(new))
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
+    assert cli(benchmarks.notebooks.main, monkeypatch, "--table", str(old), str(new)) == ""
+    lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "H100 / H200; full IMDB; one run; 2026-11-26, 2026-11-27."
     assert lines[1] == f"Command: `{first}`; `{rerun}`"
     assert lines[-2:] == [
@@ -328,7 +346,9 @@ def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(tmp
     ]
 
 
-def test_benchmark_table_of_some_architectures_renders_their_seeds_alone(tmp_path: Path):
+def test_benchmark_table_of_some_architectures_renders_their_seeds_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     """`--table ALL_SEED0 SOME_SEEDS12 --architectures gru`: the seeds a later file adds to one architecture
     render as that architecture's medians, without the other architectures' single runs; a name with no
     runs is refused in one line, before anything is written."""
@@ -343,17 +363,27 @@ def test_benchmark_table_of_some_architectures_renders_their_seeds_alone(tmp_pat
     first.write_text("".join(json.dumps(r) + "\n" for r in first_records))
     later_records = [record(seed, "gru", config, 20.0 * seed) for seed in (1, 2) for config in ("defaults", "nb")]
     later.write_text("".join(json.dumps(r) + "\n" for r in later_records))
-    result = benchmark("--table", str(first), str(later), "--architectures", "gru")
-    assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
+    assert (
+        cli(benchmarks.notebooks.main, monkeypatch, "--table", str(first), str(later), "--architectures", "gru") == ""
+    )
+    output = capsys.readouterr().out
+    lines = output.splitlines()
     assert lines[0] == "H100; full IMDB; medians of 3 runs (seeds 0-2); 2026-11-27."
     assert lines[-1] == "| gru | nb | 0.8100 (0.800-0.820) | 40.0 | 0.8100 (0.800-0.820) | 20.0 (40.0) | 0.50 |"
-    assert "cnn_rnn" not in result.stdout
-    refused = benchmark("--table", str(first), str(later), "--architectures", "gru", "lstm", "--write", str(docs))
-    assert refused.returncode == 1
-    assert refused.stderr.splitlines() == [
-        "error: --architectures lstm: no runs of the defaults in --table (gru, cnn_rnn)"
-    ]
+    assert "cnn_rnn" not in output
+    refused = cli(
+        benchmarks.notebooks.main,
+        monkeypatch,
+        "--table",
+        str(first),
+        str(later),
+        "--architectures",
+        "gru",
+        "lstm",
+        "--write",
+        str(docs),
+    )
+    assert refused == "error: --architectures lstm: no runs of the defaults in --table (gru, cnn_rnn)"
     assert not docs.exists()
 
 
@@ -382,14 +412,13 @@ def test_benchmark_table_refuses_to_mix_backends_or_subsets_in_one_line(tmp_path
         (["--first-seed", "-1"], "--docs 4000 --repeats 3 --levers 0 --first-seed -1"),
     ],
 )
-def test_benchmark_refuses_bad_counts_in_one_line_before_any_work(args: list[str], given: str, tmp_path: Path):
+def test_benchmark_refuses_bad_counts_in_one_line_before_any_work(
+    args: list[str], given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     docs = tmp_path / "benchmarks.md"
-    command = [sys.executable, "-m", "benchmarks.notebooks", *args, "--write", str(docs)]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [
+    assert cli(benchmarks.notebooks.main, monkeypatch, *args, "--write", str(docs)) == (
         f"error: {given}: need docs >= 0 (0 = all), repeats >= 1, 0 <= levers <= repeats, first-seed >= 0"
-    ]
+    )
     assert not docs.exists()
 
 
@@ -477,21 +506,24 @@ def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fak
         ("", "no runs of the defaults in it; nothing to compare"),
     ],
 )
-def test_benchmark_table_refuses_a_bad_results_file_in_one_line(tmp_path: Path, content: str, expected: str):
+def test_benchmark_table_refuses_a_bad_results_file_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str
+):
     results, docs = tmp_path / "runs.jsonl", tmp_path / "benchmarks.md"
     results.write_text(content)
-    result = benchmark("--table", str(results), "--write", str(docs))
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"error: {results}: {expected}"]
+    stopped = cli(benchmarks.notebooks.main, monkeypatch, "--table", str(results), "--write", str(docs))
+    assert stopped == f"error: {results}: {expected}"
     assert not docs.exists()
 
 
-def test_benchmark_refuses_an_unknown_architecture_in_one_line(tmp_path: Path):
-    result = benchmark("--architectures", "lstm", "transformer", "--results", str(tmp_path / "runs.jsonl"))
-    assert result.returncode == 1
+def test_benchmark_refuses_an_unknown_architecture_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    results = tmp_path / "runs.jsonl"
+    stopped = cli(
+        benchmarks.notebooks.main, monkeypatch, "--architectures", "lstm", "transformer", "--results", str(results)
+    )
     known = ", ".join(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
-    assert result.stderr.splitlines() == [f"error: --architectures transformer: not in params.yaml ({known})"]
-    assert not (tmp_path / "runs.jsonl").exists()
+    assert stopped == f"error: --architectures transformer: not in params.yaml ({known})"
+    assert not results.exists()
 
 
 def backends_row(stdout: str, arch: str) -> list[str]:
@@ -577,8 +609,7 @@ def test_backends_benchmark_refuses_to_compare_jax_where_it_is_not_installed(tmp
         ),
     ],
 )
-def test_backends_benchmark_refuses_bad_input_in_one_line(args: list[str], message: str):
-    command = [sys.executable, "-m", "benchmarks.backends", *args]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"error: {message}"]
+def test_backends_benchmark_refuses_bad_input_in_one_line(
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+):
+    assert cli(benchmarks.backends.main, monkeypatch, *args) == f"error: {message}"
