@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from stages import child_environment
+from stages import child_environment, run_stage
 from tests import fakes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,6 +88,28 @@ def run(
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(args)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def run_main(
+    main: Callable[[list[str] | None], None],
+    argv: list[str],
+    cwd: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    stdin: str = "",
+) -> tuple[int, str, str]:
+    """`python -m stages.<name> ARGV` as its `__main__` runs it (through run_stage), in-process in `cwd`: exit
+    status, stdout, stderr. A real process costs seconds of TensorFlow start-up per case; each stage CLI keeps a
+    real-process test, and its other cases run here."""
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    try:
+        run_stage(main, argv)
+        status = 0
+    except SystemExit as stopped:
+        status = stopped.code
+    out, err = capsys.readouterr()
+    return status, out, err
 
 
 def git(project: Path, *args: str) -> str:

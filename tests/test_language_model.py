@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import stages.generate
 from stages.data import corpus_splits, windows
 from stages.evaluate import language_model_metrics, write_char_predictions
 from stages.params import Corpus, Source
 from stages.report import longest_repeat
 from stages.tokenize import char_vocab
-from tests.conftest import make_project, project_env, run
+from tests.conftest import make_project, project_env, run, run_main
 from tests.test_pipeline import LANGUAGE_MODELS, stages_run
 
 ENV = project_env(None)
@@ -106,12 +107,18 @@ def test_repro_trains_and_scores_every_language_model(tiny_project: Path):
 GENERATE = ["python", "-m", "stages.generate", "--dataset", "shakespeare", "--arch", "gru"]
 
 
-@pytest.mark.slow
-def test_generation_is_seeded_and_respects_chars(tiny_project: Path):
+@pytest.mark.slow  # seconds itself, but handed out early: its setup builds the tiny project most tests share
+def test_generation_is_seeded_and_respects_chars(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     def generate(*args: str) -> str:
-        return run([*GENERATE, "--prompt", "KING:\n", *args], tiny_project, ENV).stdout.removesuffix("\n")
+        argv = [*GENERATE[3:], "--prompt", "KING:\n", *args]
+        status, out, _ = run_main(stages.generate.main, argv, tiny_project, monkeypatch, capsys)
+        assert status == 0
+        return out.removesuffix("\n")
 
-    first = generate("--chars", "50", "--temperature", "0.8", "--seed", "1")
+    command = [*GENERATE, "--prompt", "KING:\n", "--chars", "50", "--temperature", "0.8", "--seed", "1"]
+    first = run(command, tiny_project, ENV).stdout.removesuffix("\n")
     assert first.startswith("KING:\n") and len(first) == len("KING:\n") + 50
     assert generate("--chars", "50", "--temperature", "0.8", "--seed", "1") == first
     assert generate("--chars", "50", "--temperature", "0.8", "--seed", "2") != first
@@ -127,10 +134,12 @@ def test_generation_is_seeded_and_respects_chars(tiny_project: Path):
         (["--chars", "0"], "error: --chars 0 --temperature 0.8: need chars >= 1 and a temperature >= 0"),
     ],
 )
-def test_bad_generate_requests_are_one_line(tiny_project: Path, args: list[str], message: str):
-    result = run([*GENERATE, *args], tiny_project, ENV, check=False)
-    assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.strip().startswith(message) and len(result.stderr.strip().splitlines()) == 1
+def test_bad_generate_requests_are_one_line(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, args: list[str], message: str
+):
+    status, out, err = run_main(stages.generate.main, [*GENERATE[3:], *args], tiny_project, monkeypatch, capsys)
+    assert status == 2 and out == ""
+    assert err.strip().startswith(message) and len(err.strip().splitlines()) == 1
 
 
 def test_generate_refuses_a_classification_dataset(tiny_project: Path):

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
+from stages import evaluate, generate, report
 from stages.registry import ARCHITECTURES, predicts_every_step
-from tests.conftest import ROOT, TINY, edit_params, keep_only, make_project, project_env, run
+from tests.conftest import ROOT, TINY, edit_params, keep_only, make_project, project_env, run, run_main
 
 ARCHS = sorted(ARCHITECTURES)
 LANGUAGE_MODELS = sorted(filter(predicts_every_step, ARCHITECTURES))
@@ -159,34 +161,56 @@ def test_region_width_that_does_not_split_fails_in_one_line(tiny_copy: Path):
     assert (tiny_copy / "metrics/imdb/seq_cnn.json").read_text() == before
 
 
+def written_files(project: Path) -> dict[Path, int]:
+    """What a stage may write under metrics/ and reports/, with its modification time."""
+    files = [path for folder in ("metrics", "reports") for path in (project / folder).rglob("*") if path.is_file()]
+    return {path: path.stat().st_mtime_ns for path in files}
+
+
+def test_a_stage_run_by_hand_without_an_input_names_its_stage_and_writes_nothing(tiny_copy: Path):
+    """Under `dvc repro` DVC remakes a missing input first; run by hand, a stage says which stage makes it."""
+    missing = "reports/imdb/predictions/lstm.csv"
+    (tiny_copy / missing).unlink()
+    before = written_files(tiny_copy)
+    result = run(["python", "-m", "stages.report", "--dataset", "imdb"], tiny_copy, project_env(None), check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {missing}: missing; run `dvc repro evaluate@imdb-lstm` first"]
+    assert written_files(tiny_copy) == before
+
+
 @pytest.mark.parametrize(
-    ("command", "missing", "stage"),
+    ("main", "args", "missing", "stage"),
     [
-        ("stages.report --dataset imdb", "reports/imdb/predictions/lstm.csv", "evaluate@imdb-lstm"),
-        ("stages.report --dataset imdb", "data/imdb/stats.json", "tokenize@imdb"),
-        ("stages.report --dataset shakespeare", "reports/shakespeare/samples/gru.json", "lm_evaluate@shakespeare-gru"),
+        (report.main, "--dataset imdb", "data/imdb/stats.json", "tokenize@imdb"),
+        (report.main, "--dataset shakespeare", "reports/shakespeare/samples/gru.json", "lm_evaluate@shakespeare-gru"),
         # as after `dvc pull train@imdb-gru`, which brings a model but not the vocabulary it was trained with
         # (tests/test_remote.py pulls so for `stages.predict`)
-        ("stages.evaluate --dataset imdb --arch gru", "data/imdb/tokenized/classes.txt", "tokenize@imdb"),
+        (evaluate.main, "--dataset imdb --arch gru", "data/imdb/tokenized/classes.txt", "tokenize@imdb"),
         (
-            "stages.generate --dataset shakespeare --arch gru",
+            generate.main,
+            "--dataset shakespeare --arch gru",
             "data/shakespeare/tokenized/vocab.json",
             "lm_tokenize@shakespeare",
         ),
     ],
+    ids=["report-stats", "report-samples", "evaluate-classes", "generate-vocab"],
 )
-def test_a_stage_run_by_hand_without_an_input_names_its_stage_and_writes_nothing(
-    tiny_copy: Path, command: str, missing: str, stage: str
+def test_more_stages_without_an_input_name_its_stage_and_write_nothing(
+    tiny_copy: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+    main: Callable[[list[str] | None], None],
+    args: str,
+    missing: str,
+    stage: str,
 ):
-    """Under `dvc repro` DVC remakes a missing input first; run by hand, a stage says which stage makes it."""
+    """The same for other inputs and stages, each as its `__main__` runs it, in-process."""
     (tiny_copy / missing).unlink()
-    written = [path for folder in ("metrics", "reports") for path in (tiny_copy / folder).rglob("*") if path.is_file()]
-    before = {path: path.stat().st_mtime_ns for path in written}
-    result = run(["python", "-m", *command.split()], tiny_copy, project_env(None), check=False)
-    assert result.returncode == 2 and "Traceback" not in result.stderr and result.stdout == ""
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert errors == [f"error: {missing}: missing; run `dvc repro {stage}` first"]
-    assert {path: path.stat().st_mtime_ns for path in written} == before
+    before = written_files(tiny_copy)
+    status, out, err = run_main(main, args.split(), tiny_copy, monkeypatch, capsys)
+    assert (status, out, err) == (2, "", f"error: {missing}: missing; run `dvc repro {stage}` first\n")
+    assert written_files(tiny_copy) == before
 
 
 def test_repro_from_fresh_clone_takes_the_mirror(tmp_path: Path, fake_mirror: Path):

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import stages.predict
 from stages import UserError
 from stages.data import Paths, load_splits
 from stages.params import load_params
 from stages.predict import Predictor
-from tests.conftest import TINY, make_project, project_env, run
+from tests.conftest import TINY, make_project, project_env, run, run_main
 
 ENV = project_env(None)
 
@@ -66,10 +67,12 @@ def test_cli_arguments_stdin_and_file(tiny_project: Path, tmp_path: Path):
         (["--arch", "transformer", "ok"], "error: --arch transformer: not in params.yaml architectures; allowed:"),
     ],
 )
-def test_cli_bad_requests_are_one_line(tiny_project: Path, args: list[str], message: str):
-    result = run(["python", "-m", "stages.predict", *args], tiny_project, ENV, check=False, stdin="")
-    assert result.returncode == 2
-    assert result.stderr.strip().startswith(message) and len(result.stderr.strip().splitlines()) == 1
+def test_cli_bad_requests_are_one_line(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, args: list[str], message: str
+):
+    status, out, err = run_main(stages.predict.main, args, tiny_project, monkeypatch, capsys)
+    assert status == 2 and out == ""
+    assert err.strip().startswith(message) and len(err.strip().splitlines()) == 1
 
 
 def test_untrained_model_is_a_clear_error(tmp_path: Path, fake_mirror: Path, monkeypatch: pytest.MonkeyPatch):

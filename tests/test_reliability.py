@@ -612,6 +612,7 @@ def test_a_benchmark_reports_a_failing_stage_in_one_line_of_its_own_error(tmp_pa
     assert sorted(path.name for path in tmp_path.iterdir()) == ["params.yaml", "stages"]  # nothing written
 
 
+@pytest.mark.slow  # handed out early, so its setup builds `reference` while the other worker runs another
 def test_parallel_queued_experiments_match_sequential_ones(reference: Reference, tmp_path: Path):
     project = copy_of(reference, tmp_path / "project")
     env = project_env(None)
