@@ -73,14 +73,14 @@ def row(arch: str, runs: dict[str, list[dict]]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--compare", choices=COMPARISONS, default="onednn")
     parser.add_argument("--docs", type=int, default=4000, help="training documents, val share included (0 = all)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--architectures", nargs="+", help="default: every one in params.yaml")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     given = f"--compare {args.compare} --docs {args.docs} --epochs {args.epochs} --repeats {args.repeats}"
     if args.docs < 0 or args.epochs < 1 or args.repeats < 1:
         raise SystemExit(f"error: {given}: need docs >= 0 (0 = all), epochs >= 1 and repeats >= 1")

@@ -298,7 +298,7 @@ def write_section(path: Path, label: str, lines: list[str]) -> None:
     path.write_text(text)
 
 
-def parse_args() -> argparse.Namespace:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=int, default=4000, help="train and test documents (0 = all)")
     parser.add_argument("--repeats", type=int, default=3)
@@ -319,7 +319,7 @@ def parse_args() -> argparse.Namespace:
         metavar="RESULTS",
         help="render --results files (a later run replaces); run nothing",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.docs < 0 or args.repeats < 1 or not 0 <= args.levers <= args.repeats or args.first_seed < 0:
         raise SystemExit(
             f"error: --docs {args.docs} --repeats {args.repeats} --levers {args.levers} --first-seed "
@@ -392,8 +392,8 @@ def publish(lines: list[str], write: Path | None, backend: str) -> None:
         write_section(write, backend, lines)
 
 
-def main() -> None:
-    args = parse_args()
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
     if args.table:
         records: list[dict] = []
         for path in args.table:

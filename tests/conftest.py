@@ -97,19 +97,21 @@ def run_main(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
     stdin: str = "",
-) -> tuple[int, str, str]:
-    """`python -m stages.<name> ARGV` as its `__main__` runs it (through run_stage), in-process in `cwd`: exit
-    status, stdout, stderr. A real process costs seconds of TensorFlow start-up per case; each stage CLI keeps a
-    real-process test, and its other cases run here."""
-    monkeypatch.chdir(cwd)
+) -> tuple[int | str, str, str]:
+    """A stage's or benchmark's `main(ARGV)` in-process in `cwd`, through run_stage as a stage's `__main__` runs
+    it: (the exit code, stdout, stderr). The code is 0, a stage's 2, or the message of a benchmark's SystemExit,
+    which Python prints on stderr with exit status 1. A real process costs seconds of TensorFlow start-up per
+    case; each CLI keeps a real-process test, and its other cases run here."""
+    monkeypatch.chdir(cwd)  # a benchmark changes into a temporary copy of the project
+    monkeypatch.delenv("RNNLAB_DATA_MIRROR", raising=False)  # which a benchmark would make absolute for good
     monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
     try:
         run_stage(main, argv)
-        status = 0
+        code: int | str = 0
     except SystemExit as stopped:
-        status = stopped.code
+        code = stopped.code
     out, err = capsys.readouterr()
-    return status, out, err
+    return code, out, err
 
 
 def git(project: Path, *args: str) -> str:

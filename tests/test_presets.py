@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -29,7 +28,7 @@ from stages.params import (
 )
 from stages.registry import LazyAdam, build_model
 from stages.train import LengthBatches, bucket_width
-from tests.conftest import ROOT, TINY, make_project, project_env, run
+from tests.conftest import ROOT, TINY, make_project, project_env, run, run_main
 
 
 def test_presets_are_valid_and_name_their_architectures(monkeypatch: pytest.MonkeyPatch):
@@ -300,20 +299,6 @@ def test_benchmark_table_from_runs_split_across_machines_names_every_command():
     assert "| gru | notebook_128 | 0.8500 (0.850-0.860) | 60.0 | 0.8800 (0.870-0.880) | 10.0 (10.0) | 0.17 |" in lines
 
 
-def cli(main: Callable[[], None], monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
-    """Run a benchmark's `main` in-process with these arguments (its output goes to capsys): the one line it
-    stopped with, a SystemExit's message that Python prints on stderr with exit status 1 (each benchmark has a
-    real-process test of that), or "" if it finished. A bad input costs a second instead of a TensorFlow start-up."""
-    monkeypatch.chdir(ROOT)  # a benchmark works in a temporary copy it changes into
-    monkeypatch.delenv("RNNLAB_DATA_MIRROR", raising=False)  # which it would make absolute for good
-    monkeypatch.setattr(sys, "argv", [main.__module__, *args])
-    try:
-        main()
-    except SystemExit as stopped:
-        return str(stopped)
-    return ""
-
-
 def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ):
@@ -336,8 +321,9 @@ def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(
     old_records = record("2026-11-26", "cnn_rnn", 0.88, first) + record("2026-11-26", "bi_rnn", 0.85, first)
     old.write_text("".join(json.dumps(r) + "\n" for r in old_records))
     new.write_text("".join(json.dumps(r) + "\n" for r in record("2026-11-27", "bi_rnn", 0.87, rerun)))
-    assert cli(benchmarks.notebooks.main, monkeypatch, "--table", str(old), str(new)) == ""
-    lines = capsys.readouterr().out.splitlines()
+    code, out, _ = run_main(benchmarks.notebooks.main, ["--table", str(old), str(new)], ROOT, monkeypatch, capsys)
+    assert code == 0
+    lines = out.splitlines()
     assert lines[0] == "H100 / H200; full IMDB; one run; 2026-11-26, 2026-11-27."
     assert lines[1] == f"Command: `{first}`; `{rerun}`"
     assert lines[-2:] == [
@@ -363,25 +349,15 @@ def test_benchmark_table_of_some_architectures_renders_their_seeds_alone(
     first.write_text("".join(json.dumps(r) + "\n" for r in first_records))
     later_records = [record(seed, "gru", config, 20.0 * seed) for seed in (1, 2) for config in ("defaults", "nb")]
     later.write_text("".join(json.dumps(r) + "\n" for r in later_records))
-    assert (
-        cli(benchmarks.notebooks.main, monkeypatch, "--table", str(first), str(later), "--architectures", "gru") == ""
-    )
-    output = capsys.readouterr().out
+    table_args = ["--table", str(first), str(later), "--architectures", "gru"]
+    code, output, _ = run_main(benchmarks.notebooks.main, table_args, ROOT, monkeypatch, capsys)
+    assert code == 0
     lines = output.splitlines()
     assert lines[0] == "H100; full IMDB; medians of 3 runs (seeds 0-2); 2026-11-27."
     assert lines[-1] == "| gru | nb | 0.8100 (0.800-0.820) | 40.0 | 0.8100 (0.800-0.820) | 20.0 (40.0) | 0.50 |"
     assert "cnn_rnn" not in output
-    refused = cli(
-        benchmarks.notebooks.main,
-        monkeypatch,
-        "--table",
-        str(first),
-        str(later),
-        "--architectures",
-        "gru",
-        "lstm",
-        "--write",
-        str(docs),
+    refused, _, _ = run_main(
+        benchmarks.notebooks.main, [*table_args, "lstm", "--write", str(docs)], ROOT, monkeypatch, capsys
     )
     assert refused == "error: --architectures lstm: no runs of the defaults in --table (gru, cnn_rnn)"
     assert not docs.exists()
@@ -413,10 +389,11 @@ def test_benchmark_table_refuses_to_mix_backends_or_subsets_in_one_line(tmp_path
     ],
 )
 def test_benchmark_refuses_bad_counts_in_one_line_before_any_work(
-    args: list[str], given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    args: list[str], given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ):
     docs = tmp_path / "benchmarks.md"
-    assert cli(benchmarks.notebooks.main, monkeypatch, *args, "--write", str(docs)) == (
+    refused, _, _ = run_main(benchmarks.notebooks.main, [*args, "--write", str(docs)], ROOT, monkeypatch, capsys)
+    assert refused == (
         f"error: {given}: need docs >= 0 (0 = all), repeats >= 1, 0 <= levers <= repeats, first-seed >= 0"
     )
     assert not docs.exists()
@@ -507,22 +484,24 @@ def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fak
     ],
 )
 def test_benchmark_table_refuses_a_bad_results_file_in_one_line(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, expected: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, content: str, expected: str
 ):
     results, docs = tmp_path / "runs.jsonl", tmp_path / "benchmarks.md"
     results.write_text(content)
-    stopped = cli(benchmarks.notebooks.main, monkeypatch, "--table", str(results), "--write", str(docs))
-    assert stopped == f"error: {results}: {expected}"
+    args = ["--table", str(results), "--write", str(docs)]
+    refused, _, _ = run_main(benchmarks.notebooks.main, args, ROOT, monkeypatch, capsys)
+    assert refused == f"error: {results}: {expected}"
     assert not docs.exists()
 
 
-def test_benchmark_refuses_an_unknown_architecture_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def test_benchmark_refuses_an_unknown_architecture_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     results = tmp_path / "runs.jsonl"
-    stopped = cli(
-        benchmarks.notebooks.main, monkeypatch, "--architectures", "lstm", "transformer", "--results", str(results)
-    )
+    args = ["--architectures", "lstm", "transformer", "--results", str(results)]
+    refused, _, _ = run_main(benchmarks.notebooks.main, args, ROOT, monkeypatch, capsys)
     known = ", ".join(yaml.safe_load((ROOT / "params.yaml").read_text())["architectures"])
-    assert stopped == f"error: --architectures transformer: not in params.yaml ({known})"
+    assert refused == f"error: --architectures transformer: not in params.yaml ({known})"
     assert not results.exists()
 
 
@@ -613,6 +592,7 @@ def test_backends_benchmark_refuses_to_compare_jax_where_it_is_not_installed(tmp
     ],
 )
 def test_backends_benchmark_refuses_bad_input_in_one_line(
-    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch
+    args: list[str], message: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ):
-    assert cli(benchmarks.backends.main, monkeypatch, *args) == f"error: {message}"
+    refused, _, _ = run_main(benchmarks.backends.main, args, ROOT, monkeypatch, capsys)
+    assert refused == f"error: {message}"
