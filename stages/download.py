@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True, help="a dataset name from params.yaml")
     args = parser.parse_args(argv)
-    params = load_params()
+    params = load_params(architectures=False)  # builds no model: leaves the registry (and Keras) unimported
     corpus = is_corpus(params, args.dataset)
     source = (params.corpora if corpus else params.datasets)[args.dataset].source
     mirror = os.environ.get(MIRROR_ENV)

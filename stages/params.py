@@ -1,7 +1,8 @@
 """Load and validate params.yaml before any stage does work.
 
 Every stage calls `load_params()` first, so a typo or an out-of-range value fails
-in one line naming the key, instead of an hour later inside Keras.
+in one line naming the key, instead of an hour later inside Keras. This module imports no
+Keras: the architectures are checked against the registry's builders, imported where needed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stages import UserError, run_stage
-from stages.registry import ARCHITECTURES, Rate, architecture_params_model, predicts_every_step
 
 PARAMS_FILE = Path("params.yaml")
 PRESETS_DIR = Path("presets")
@@ -127,7 +127,7 @@ class ClassifierTrain(Train):
     mask: bool = True
     bucketing: bool = True
     bucket_width: Annotated[int, Field(ge=0)] = 0  # bucketed batches are cut to a multiple of this; 0: by backend
-    embedding_dropout: Rate = 0.0  # share of embedding channels dropped per review
+    embedding_dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0  # share of embedding channels dropped per review
     max_len: Annotated[int, Field(ge=0)] = 0  # tokens a model reads per review, at most the tokenized; 0: all
 
 
@@ -178,8 +178,11 @@ def _first_error(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> ParamsEr
     return ParamsError(_format(exc.errors()[0], prefix))
 
 
-def validate(raw: Any) -> Params:
-    """Turn parsed YAML into Params, or raise ParamsError with one line."""
+def validate(raw: Any, architectures: bool = True) -> Params:
+    """Turn parsed YAML into Params, or raise ParamsError with one line. `architectures=False` skips checking
+    each architecture's name and hyperparameters against its builder: that imports the registry, and so Keras
+    and its backend (6 to 8 s of TensorFlow start-up), which a stage that builds no model leaves to those
+    that do."""
     if not isinstance(raw, dict):
         raise ParamsError("params.yaml: expected a mapping of sections at the top level")
     try:
@@ -187,18 +190,11 @@ def validate(raw: Any) -> Params:
     except ValidationError as exc:
         raise _first_error(exc) from None
     for section in ("architectures", "language_models"):
-        allowed = (
-            sorted(ARCHITECTURES) if section == "architectures" else sorted(filter(predicts_every_step, ARCHITECTURES))
-        )
         for name, values in getattr(params, section).items():
-            if name not in allowed:
-                raise ParamsError(f"{section}.{name}: unknown architecture; allowed: {', '.join(allowed)}")
+            if architectures:
+                _check_architecture(section, name, values)
             if section == "architectures":
                 classifier_train(params, name)  # its `train` overrides, validated as the merged settings
-            try:
-                architecture_params_model(name).model_validate(_hyperparams(section, values))
-            except ValidationError as exc:
-                raise _first_error(exc, (section, name)) from None
     for name, corpus in params.corpora.items():
         if name in params.datasets:
             raise ParamsError(f"corpora.{name}: also a name in datasets; a name must say which data it is")
@@ -223,9 +219,9 @@ def read_yaml(path: Path) -> Any:
         raise ParamsError(f"{path}:{where}: YAML syntax error: {problem}") from None
 
 
-def load_params(path: Path = PARAMS_FILE) -> Params:
-    """Read and validate params.yaml; a YAML syntax error is a ParamsError too."""
-    return validate(read_yaml(path))
+def load_params(path: Path = PARAMS_FILE, architectures: bool = True) -> Params:
+    """Read and validate params.yaml; a YAML syntax error is a ParamsError too. `architectures`: as in `validate`."""
+    return validate(read_yaml(path), architectures)
 
 
 def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
@@ -291,8 +287,24 @@ def _hyperparams(section: str, entry: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in entry.items() if not (section == "architectures" and key == TRAIN_OVERRIDES)}
 
 
+def _check_architecture(section: str, name: str, entry: dict[str, Any]) -> None:
+    """An `architectures` or `language_models` entry names a builder that suits the section (language models
+    must predict every step) and holds only that builder's arguments, each of its type and range."""
+    from stages.registry import ARCHITECTURES, architecture_params_model, predicts_every_step  # imports Keras
+
+    allowed = sorted(filter(predicts_every_step, ARCHITECTURES) if section == "language_models" else ARCHITECTURES)
+    if name not in allowed:
+        raise ParamsError(f"{section}.{name}: unknown architecture; allowed: {', '.join(allowed)}")
+    try:
+        architecture_params_model(name).model_validate(_hyperparams(section, entry))
+    except ValidationError as exc:
+        raise _first_error(exc, (section, name)) from None
+
+
 def architecture_kwargs(params: Params, name: str, section: str = "architectures") -> dict[str, Any]:
     """An architecture's validated hyperparameters from `architectures` or `language_models`, defaults filled in."""
+    from stages.registry import architecture_params_model  # imports Keras, which the caller builds a model with
+
     entries = getattr(params, section)
     if name not in entries:
         raise ParamsError(f"--arch {name}: not in params.yaml {section}; allowed: {', '.join(sorted(entries))}")

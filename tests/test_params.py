@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -184,12 +185,45 @@ def test_validator_never_crashes(raw):
 
 
 def test_stage_cli_fails_before_any_work(tmp_path: Path, fake_mirror: Path):
-    project = make_project(tmp_path / "project", fake_mirror, {"architectures.gru.units": -1})
+    project = make_project(tmp_path / "project", fake_mirror, {"train.batch_size": 0})
     result = run(
         ["python", "-m", "stages.download", "--dataset", "imdb"], project, project_env(fake_mirror), check=False
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [
-        "error: architectures.gru.units: Input should be greater than 0 (got -1)"
-    ]
+    assert result.stderr.strip().splitlines() == ["error: train.batch_size: Input should be greater than 0 (got 0)"]
     assert not (project / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("architectures.gru.units", -1), ("architectures.transformer", {}), ("language_models.bi_rnn", {})],
+)
+def test_stages_that_build_no_model_leave_the_architectures_to_those_that_do(key: str, value: object):
+    """Checking an architecture's entry imports the registry, and so Keras: download, tokenize and report skip
+    it; train, evaluate, generate and predict, the stages that build or load a model, refuse the entry."""
+    params = with_change(key, value)
+    assert validate(params, architectures=False).train == validate(DEFAULTS).train
+    with pytest.raises(ParamsError, match=rf"^{key}: "):
+        validate(params)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("architectures.simple_rnn.train.batch_size", 0, "Input should be greater than 0 (got 0)"),
+        ("architectures.gru.train", 5, "expected a mapping of train keys"),
+        ("seed", -1, "Input should be greater than or equal to 0 (got -1)"),
+    ],
+)
+def test_stages_that_build_no_model_still_check_the_rest(key: str, value: object, expected: str):
+    with pytest.raises(ParamsError, match=rf"^{key}: {re.escape(expected)}$"):
+        validate(with_change(key, value), architectures=False)
+
+
+def test_stages_that_build_no_model_start_without_keras():
+    """TensorFlow's import is 6 to 8 s of every stage process on a 2-core CPU: the stages that need no model
+    must not pay it, through the registry or otherwise."""
+    code = "import sys, stages.download, stages.tokenize, stages.report; print(sorted(set(sys.modules) & BACKENDS))"
+    backends = "BACKENDS = {'keras', 'tensorflow', 'jax', 'torch'}"
+    result = run(["python", "-c", f"{backends}; {code}"], ROOT, project_env(None))
+    assert result.stdout.strip() == "[]"

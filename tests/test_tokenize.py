@@ -42,6 +42,22 @@ def test_pad_and_truncate_sides(padding, truncating, expected):
 
 
 @given(
+    lengths=st.lists(st.integers(0, 12), min_size=1, max_size=6),
+    max_len=st.integers(1, 12),
+    padding=st.sampled_from(["pre", "post"]),
+    truncating=st.sampled_from(["pre", "post"]),
+)
+def test_pad_makes_the_rows_keras_pad_sequences_makes(lengths, max_len, padding, truncating):
+    """The stage pads without Keras; the rows must be the ones Keras' own helper would give."""
+    import keras
+
+    sequences = [np.arange(2 + 20 * i, 2 + 20 * i + n, dtype=np.int32) for i, n in enumerate(lengths)]
+    settings = Tokenize(padding=padding, truncating=truncating, vocab_size=10, max_len=max_len, lowercase=True)
+    expected = keras.utils.pad_sequences(sequences, maxlen=max_len, padding=padding, truncating=truncating, value=0)
+    assert pad(sequences, settings).tolist() == expected.tolist()
+
+
+@given(
     lengths=st.lists(st.integers(1, 12), min_size=1, max_size=6),
     width=st.integers(1, 12),
     max_len=st.integers(0, 14),
