@@ -175,7 +175,8 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     """Train and evaluate one architecture from an --export archive, without DVC: the stage
     functions that `dvc repro evaluate@imdb-<arch>` runs, in this process."""
     from stages.data import read_lines
-    from stages.evaluate import classification_metrics, classifier_test_scores
+    from stages.evaluate import classifier_test_scores
+    from stages.metrics import classification_metrics
     from stages.params import validate
     from stages.train import train_classifier
 

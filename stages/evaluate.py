@@ -13,7 +13,6 @@ from pathlib import Path
 
 import keras
 import numpy as np
-from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support, roc_auc_score
 
 from stages import require, run_stage
 from stages.data import (
@@ -30,44 +29,9 @@ from stages.data import (
     write_json,
 )
 from stages.generate import sample
+from stages.metrics import classification_metrics, language_model_metrics
 from stages.params import Params, Tokenize, architecture_kwargs, is_corpus, load_params
 from stages.registry import class_probabilities, load_model
-
-DIGITS = 4
-
-
-def classification_metrics(labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> dict:
-    """Accuracy; macro, weighted and per-class P/R/F1; ROC-AUC; log loss (the confusion matrix is in the
-    predictions CSV, where DVC's confusion template reads it).
-
-    `probabilities` has one column per class; `precision`/`recall`/`f1` are macro averages."""
-    ids = np.arange(len(classes))
-    predicted = probabilities.argmax(axis=1)
-    precision, recall, f1, _ = precision_recall_fscore_support(labels, predicted, labels=ids, zero_division=0)
-    weighted = precision_recall_fscore_support(labels, predicted, labels=ids, average="weighted", zero_division=0)
-    every_class = len(np.unique(labels)) == len(classes)
-    if not every_class:
-        roc_auc = None
-    elif len(classes) == 2:
-        roc_auc = roc_auc_score(labels, probabilities[:, 1])
-    else:
-        roc_auc = roc_auc_score(labels, probabilities, multi_class="ovr", labels=ids)
-    return {
-        "accuracy": _round(accuracy_score(labels, predicted)),
-        "precision": _round(precision.mean()),
-        "recall": _round(recall.mean()),
-        "f1": _round(f1.mean()),
-        "weighted_precision": _round(weighted[0]),
-        "weighted_recall": _round(weighted[1]),
-        "weighted_f1": _round(weighted[2]),
-        "roc_auc": None if roc_auc is None else _round(roc_auc),
-        "log_loss": _round(log_loss(labels, probabilities, labels=ids)),
-        "per_class": {
-            name: {"precision": _round(p), "recall": _round(r), "f1": _round(f)}
-            for name, p, r, f in zip(classes, precision, recall, f1)
-        },
-    }
-
 
 WIDTH_STEP = 128  # batch widths are multiples of this: few shapes to compile on JAX, little padding anywhere
 BATCH_TOKENS = 1024 * 256  # ids per model call: 1,024 rows of 256 tokens, 256 of 1,024 (wider batches thrash memory)
@@ -99,10 +63,6 @@ def classifier_test_scores(model: keras.Model, tokenized: Path, max_len: int, se
     return test["y"], probabilities_by_length(model, test["x"], test["lengths"], settings.padding == "pre")
 
 
-def _round(value: float) -> float:
-    return round(float(value), DIGITS)
-
-
 def write_predictions(path: Path, labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> None:
     """One row per test document, in test-split order: actual and predicted class, and P(predicted)."""
 
@@ -130,31 +90,6 @@ def most_frequent(targets: np.ndarray) -> list[int]:
     """The ids of the TOP_CHARACTERS most frequent characters that occur, most frequent first."""
     counts = np.bincount(targets)
     return [int(i) for i in np.argsort(-counts, kind="stable")[:TOP_CHARACTERS] if counts[i]]
-
-
-def language_model_metrics(targets: np.ndarray, logits: np.ndarray) -> dict:
-    """Next-character accuracy and top-5 accuracy, cross-entropy in nats and bits per character,
-    perplexity, macro P/R/F1 over the characters that occur."""
-    log_probabilities = logits - logits.max(axis=1, keepdims=True)
-    log_probabilities -= np.log(np.exp(log_probabilities).sum(axis=1, keepdims=True))
-    nats = float(-log_probabilities[np.arange(len(targets)), targets].mean())
-    predicted = logits.argmax(axis=1)
-    top5 = np.argsort(logits, axis=1)[:, -5:]
-    present = np.unique(targets)
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        targets, predicted, labels=present, average="macro", zero_division=0
-    )
-    return {
-        "accuracy": _round(np.mean(predicted == targets)),
-        "top5_accuracy": _round(np.mean((top5 == targets[:, None]).any(axis=1))),
-        "cross_entropy": _round(nats),
-        "bits_per_char": _round(nats / np.log(2)),
-        "perplexity": _round(np.exp(nats)),
-        "precision": _round(precision),
-        "recall": _round(recall),
-        "f1": _round(f1),
-        "characters": len(targets),
-    }
 
 
 def write_char_predictions(path: Path, targets: np.ndarray, logits: np.ndarray, vocab: list[str]) -> None:

@@ -160,6 +160,7 @@ def classifier_inputs(
 def fit(
     build: Callable[[], keras.Model],
     loss: str | keras.losses.Loss,
+    accuracy: type[keras.metrics.Metric],
     settings: Train,
     data: dict[str, Inputs],
     stage: str,
@@ -168,15 +169,19 @@ def fit(
 ) -> tuple[keras.Model, dict]:
     """Build (inside the distribution scope), compile and fit; returns the model (with its best weights
     restored when early-stopped) and a summary. Shared by the classifiers and the language models.
-    `data` holds (x, y) arrays or ready-made batches per split; `loggers` see every epoch."""
+    `accuracy` is the metric class that fits the loss; `data` holds (x, y) arrays or ready-made batches
+    per split; `loggers` see every epoch."""
     with distribution_scope(settings.distribution, settings.cpu_devices, settings.batch_size):
         model = build()
         devices = replicas()
         model.compile(
             optimizer=OPTIMIZERS[settings.optimizer](settings.learning_rate, clipnorm=settings.clipnorm or None),
             loss=loss,
-            metrics=["accuracy"],
+            metrics=[accuracy(name="accuracy")],
         )
+        # The optimizer's slots made now, as the metric's were: a first training step that makes variables is
+        # traced twice on TensorFlow (0.3 to 2.9 s of each fit on a 2-core CPU, docs/benchmarks.md).
+        model.optimizer.build(model.trainable_variables)
         stopper = keras.callbacks.EarlyStopping(settings.monitor, patience=settings.patience, restore_best_weights=True)
         clock = EpochClock()
         batched = isinstance(data["train"], keras.utils.PyDataset)
@@ -231,6 +236,7 @@ def train_classifier(
             arch, hyperparams, vocab_size, settings.embedding_dim, classes, settings.mask, settings.embedding_dropout
         ),
         "binary_crossentropy" if classes == 2 else "sparse_categorical_crossentropy",
+        keras.metrics.BinaryAccuracy if classes == 2 else keras.metrics.SparseCategoricalAccuracy,
         settings,
         data,
         f"train@{dataset}-{arch}",
@@ -252,6 +258,7 @@ def train_language_model(
     model, summary = fit(
         lambda: build_language_model(arch, hyperparams, vocab_size, settings.embedding_dim),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        keras.metrics.SparseCategoricalAccuracy,
         settings,
         data,
         f"lm_train@{corpus}-{arch}",

@@ -11,7 +11,8 @@ import pytest
 
 import stages.generate
 from stages.data import corpus_splits, windows
-from stages.evaluate import language_model_metrics, write_char_predictions
+from stages.evaluate import write_char_predictions
+from stages.metrics import language_model_metrics
 from stages.params import Corpus, Source
 from stages.report import longest_repeat
 from stages.tokenize import char_vocab

@@ -199,8 +199,8 @@ def test_stage_cli_fails_before_any_work(tmp_path: Path, fake_mirror: Path):
     [("architectures.gru.units", -1), ("architectures.transformer", {}), ("language_models.bi_rnn", {})],
 )
 def test_stages_that_build_no_model_leave_the_architectures_to_those_that_do(key: str, value: object):
-    """Checking an architecture's entry imports the registry, and so Keras: download, tokenize and report skip
-    it; train, evaluate, generate and predict, the stages that build or load a model, refuse the entry."""
+    """Checking an architecture's entry imports the registry, and so Keras: download, tokenize, baseline and report
+    skip it; train, evaluate, generate and predict, the stages that build or load a model, refuse the entry."""
     params = with_change(key, value)
     assert validate(params, architectures=False).train == validate(DEFAULTS).train
     with pytest.raises(ParamsError, match=rf"^{key}: "):
@@ -224,7 +224,7 @@ def test_stages_that_build_no_model_start_without_keras():
     """TensorFlow's import is 6 to 8 s of every stage process on a 2-core CPU: the stages that need no model
     must not pay it, through the registry or otherwise."""
     code = (
-        "import sys, stages.download, stages.tokenize, stages.report; "
+        "import sys, stages.download, stages.tokenize, stages.baseline, stages.report; "
         "print(sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)))"
     )
     result = run(["python", "-c", code], ROOT, project_env(None))

@@ -27,7 +27,7 @@ from stages.params import (
     validate,
 )
 from stages.registry import LazyAdam, build_model
-from stages.train import LengthBatches, bucket_width
+from stages.train import LengthBatches, bucket_width, fit
 from tests.conftest import ROOT, TINY, make_project, project_env, run, run_main
 
 
@@ -171,6 +171,46 @@ def test_unmasked_model_sees_the_padding():
     assert model.get_layer("embedding").mask_zero is False
     short = np.array([[5, 6, 7, 8]], dtype=np.int32)
     assert not np.allclose(model.predict(short, verbose=0), model.predict(np.pad(short, ((0, 0), (4, 0))), verbose=0))
+
+
+def test_fit_traces_its_training_step_once_and_trains_as_keras_does():
+    """The stage's `fit` makes the metric's and the optimizer's variables before the first step, which
+    TensorFlow would otherwise trace twice; the weights come out as from Keras's own compile and fit."""
+    params = validate(read_yaml(ROOT / "params.yaml"))
+    settings = classifier_train(params, "gru").model_copy(
+        update={"epochs": 2, "early_stopping": False, "batch_size": 16}
+    )
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(1, 50, (64, 12)), rng.integers(0, 2, 64)
+    data = {"train": (x, y), "val": (x[:16], y[:16])}
+
+    def counted(traces: list[int]) -> keras.Model:
+        keras.utils.set_random_seed(0)
+        model = build_model("gru", {"units": 4, "dropout": 0.0}, vocab_size=50, embedding_dim=8)
+        step = model.train_step
+        model.train_step = lambda batch: traces.append(1) or step(batch)
+        return model
+
+    traces = []
+    model, summary = fit(
+        lambda: counted(traces),
+        "binary_crossentropy",
+        keras.metrics.BinaryAccuracy,
+        settings,
+        data,
+        "train@tiny-gru",
+        [],
+    )
+    assert len(traces) == 1 and summary["epochs"] == 2
+    reference = counted([])
+    reference.compile(
+        keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm),
+        "binary_crossentropy",
+        metrics=["accuracy"],
+    )
+    reference.fit(x, y, batch_size=16, epochs=2, validation_data=data["val"], verbose=0)
+    for ours, keras_own in zip(model.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_allclose(ours, keras_own, rtol=1e-6, atol=1e-7)
 
 
 def embedding_model_steps(optimizer: keras.optimizers.Optimizer, batches: list[np.ndarray]) -> list[np.ndarray]:

@@ -23,7 +23,8 @@ from patience import Epochs, early_stop
 
 from benchmarks.notebooks import archive_name, check_archive, make_project, unpack, write_params
 from stages.data import read_lines
-from stages.evaluate import classification_metrics, classifier_test_scores
+from stages.evaluate import classifier_test_scores
+from stages.metrics import classification_metrics
 from stages.params import validate
 from stages.train import train_classifier
 

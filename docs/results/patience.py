@@ -16,7 +16,8 @@ os.environ["TF_ENABLE_ONEDNN_OPTS"] = "1"  # before TensorFlow loads, as the tra
 import keras
 
 from stages.data import Paths, read_lines
-from stages.evaluate import classification_metrics, classifier_test_scores
+from stages.evaluate import classifier_test_scores
+from stages.metrics import classification_metrics
 from stages.params import classifier_train, load_params
 from stages.train import EpochClock, train_classifier
 

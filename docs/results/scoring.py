@@ -18,7 +18,7 @@ def fit_and_score(build: Callable[[], keras.Model], settings: ClassifierTrain, l
     arrays = {split: load_arrays(tokenized / split) for split in ("train", "val", "test")}
     data = classifier_inputs({split: arrays[split] for split in ("train", "val")}, settings, pre_padded, params.seed)
     keras.utils.set_random_seed(params.seed)
-    model, summary = fit(build, "binary_crossentropy", settings, data, label, [])
+    model, summary = fit(build, "binary_crossentropy", keras.metrics.BinaryAccuracy, settings, data, label, [])
     probability = model.predict(arrays["test"]["x"], batch_size=512, verbose=0)[:, 0]
     accuracy = accuracy_score(arrays["test"]["y"], probability > 0.5)
     print(

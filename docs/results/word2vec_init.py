@@ -18,7 +18,7 @@ import numpy as np
 from gensim.models import Word2Vec
 
 from stages.data import Paths, load_arrays, load_splits, read_lines
-from stages.evaluate import classification_metrics
+from stages.metrics import classification_metrics
 from stages.params import classifier_train, dataset_params, load_params
 from stages.registry import class_probabilities
 from stages.tokenize import words
