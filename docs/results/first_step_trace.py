@@ -4,8 +4,9 @@ training step, and a `tf.function` that creates variables on its first call trac
 For each architecture, with the defaults (`params.yaml`) and with each notebook preset, this fits one
 epoch of 30 batches of 64, once compiled as Keras's defaults have it and once with the variables made
 before `fit` (the accuracy metric passed as an object, whose variables exist once it is made, and
-`optimizer.build`: public API; what the train stage does since 2026-12-02), twice each way, alternating, and prints the first batch's seconds
-(tracing included; the faster of the two fits), the fastest median batch and the number of traces.
+`optimizer.build`: public API; what the train stage does since 2026-12-02), twice each way,
+alternating, and prints the first batch's seconds (tracing included; the faster of the two fits),
+the fastest median batch and the number of traces.
 
     PYTHONPATH=. python docs/results/first_step_trace.py simple_rnn stacked_rnn bi_rnn cnn_rnn lstm gru
 
