@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from tqdm import tqdm
@@ -127,24 +127,46 @@ def _cannot_write(path: Path, exc: OSError) -> DataError:
 TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
-def unpack(file: Path, dest: Path) -> int:
+def archive_members(source: Source) -> list[PurePosixPath] | None:
+    """What the readers of stages.data open inside a downloaded archive, so that only that is extracted (IMDB's
+    labelled reviews, not its 50,000 unlabelled ones): each split's class folders, or the one file; None: all."""
+    root = PurePosixPath(source.path)
+    if source.format == "folders":
+        splits = [root / "train", root / "test"]
+        return [split / name for split in splits for name in source.classes] if source.classes else splits
+    return [root] if source.path else None
+
+
+def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -> int:
     """Extract an archive (by its name: tar with tarfile's `data` filter, which refuses absolute paths, `..`,
-    links out and devices; zip) or copy a plain file into `dest`, built aside and swapped in; returns files."""
+    links out and devices; zip), only what lies at or under `members` where given, or copy a plain file into
+    `dest`, built aside and swapped in; returns the files in `dest`."""
+
+    def wanted(name: str) -> bool:
+        parts = tuple(part for part in PurePosixPath(name).parts if part != "/")  # `data` makes /a a
+        return members is None or any(parts[: len(member.parts)] == member.parts for member in members)
 
     def fill(staging: Path) -> None:
         try:
             if file.name.endswith(TAR_SUFFIXES):
-                with tarfile.open(file) as tar:
-                    tar.extractall(staging, filter="data")
+                with tarfile.open(file) as tar:  # members as they are read: one pass through the compression
+                    tar.extractall(staging, members=(m for m in tar if wanted(m.name)), filter="data")
             elif file.name.endswith(".zip"):
-                with zipfile.ZipFile(file) as archive:
-                    archive.extractall(staging)  # zipfile drops absolute paths and `..` parts itself
+                with zipfile.ZipFile(file) as archive:  # zipfile drops absolute paths and `..` parts itself
+                    archive.extractall(staging, members=[name for name in archive.namelist() if wanted(name)])
             else:
                 shutil.copyfile(file, staging / file.name)
         except tarfile.FilterError as exc:
             raise DataError(f"{file}: refused unsafe archive member: {exc}") from None
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
             raise DataError(f"{file}: cannot extract: {exc}") from None
+        if not any(path.is_file() for path in staging.rglob("*")):
+            if members is None:
+                raise DataError(f"{file}: the archive holds no file")
+            raise DataError(
+                f"{file}: no file under {', '.join(map(str, members))} in the archive; source.path (and, for "
+                "folders, source.classes) name what to read in it"
+            )
 
     replace_dir(dest, fill)
     return sum(1 for path in dest.rglob("*") if path.is_file())
@@ -167,7 +189,7 @@ def download(source: Source, dest: Path, mirror: Path | None) -> tuple[str, int]
             fetch(source.url, file)
         if expected is not None and (actual := sha256_of(file)) != expected:
             raise DataError(f"{file}: sha256 mismatch (expected {expected}, got {actual})")
-        return origin, unpack(file, dest)
+        return origin, unpack(file, dest, archive_members(source))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import io
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
 
+import stages.download
 from stages.data import DataError, source_file_name
 from stages.download import MIRROR_ENV, download, fetch, mirror_checksum, unpack
 from stages.params import Source
 from tests import fakes
-from tests.conftest import make_project, project_env, run
+from tests.conftest import edit_params, make_project, project_env, run, run_main
 
 URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 CANONICAL = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
-IMDB = Source(url=URL, sha256=CANONICAL, format="folders")
+IMDB = Source(url=URL, sha256=CANONICAL, format="folders", path="aclImdb", classes=["neg", "pos"])  # as params.yaml
 
 
 def test_file_name_is_the_url_or_path_file_name():
@@ -92,6 +94,69 @@ def test_corrupt_archive_is_a_clear_error(tmp_path: Path):
     with pytest.raises(DataError, match=r"bad\.tar\.gz: cannot extract"):
         unpack(archive, tmp_path / "raw")
     assert not (tmp_path / "raw").exists()
+
+
+def canonical_imdb(path: Path) -> Path:
+    """aclImdb's real layout: labelled reviews beside what no reader opens (unlabelled reviews, bag-of-words
+    files, the vocabulary), some under a `./` prefix as some tar tools write them."""
+    path.parent.mkdir(parents=True)
+    with tarfile.open(path, "w:gz") as tar:
+        for name in [
+            "aclImdb/README",
+            "aclImdb/imdb.vocab",
+            "./aclImdb/train/labeledBow.feat",
+            "aclImdb/train/unsup/0_0.txt",
+            "aclImdb/train/neg/0_2.txt",
+            "./aclImdb/train/pos/0_9.txt",
+            "aclImdb/test/neg/0_1.txt",
+            "aclImdb/test/pos/0_8.txt",
+        ]:
+            member = tarfile.TarInfo(name)
+            member.size = len(name)
+            tar.addfile(member, io.BytesIO(name.encode()))
+    fakes.write_sums(path.parent)
+    return path
+
+
+def test_only_what_the_dataset_reads_is_extracted(tmp_path: Path):
+    """IMDB's archive holds 50,000 unlabelled reviews and bag-of-words files beside the 50,000 it reads."""
+    mirror = canonical_imdb(tmp_path / "mirror" / fakes.ARCHIVE).parent
+    assert download(IMDB, tmp_path / "raw", mirror)[1] == 4
+    kept = sorted(str(p.relative_to(tmp_path / "raw")) for p in (tmp_path / "raw").rglob("*") if p.is_file())
+    assert kept == [
+        "aclImdb/test/neg/0_1.txt",
+        "aclImdb/test/pos/0_8.txt",
+        "aclImdb/train/neg/0_2.txt",
+        "aclImdb/train/pos/0_9.txt",
+    ]
+    every_class = IMDB.model_copy(update={"classes": None})  # then every folder under train/ is a class
+    assert download(every_class, tmp_path / "raw", mirror)[1] == 6  # + unsup/0_0.txt, train/labeledBow.feat
+
+
+def test_a_path_the_archive_lacks_is_one_line_and_leaves_nothing(
+    in_project: Path, fake_mirror: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    archive = str(fake_mirror / fakes.ARCHIVE)  # a local path: run_main leaves the mirror setting out
+    source = {"url": archive, "sha256": None, "path": "imdb"}
+    edit_params(in_project, {f"datasets.imdb.source.{key}": value for key, value in source.items()})
+    status, out, err = run_main(stages.download.main, ["--dataset", "imdb"], in_project, monkeypatch, capsys)
+    assert status == 2 and out == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("error: ") and line.endswith(
+        "aclImdb_v1.tar.gz: no file under imdb/train/neg, imdb/train/pos, imdb/test/neg, imdb/test/pos in the "
+        "archive; source.path (and, for folders, source.classes) name what to read in it"
+    )
+    assert not (in_project / "data/imdb/raw").exists()
+
+
+def test_a_table_is_taken_alone_from_a_zip(tmp_path: Path):
+    table = fakes.topics_csv(tmp_path / "in" / "topics.csv", {"sports": 2, "cooking": 2})
+    with zipfile.ZipFile(tmp_path / "news.zip", "w") as archive:
+        archive.write(table, "news/topics.csv")
+        archive.writestr("news/images/logo.png", b"not read")
+    source = Source(url=str(tmp_path / "news.zip"), format="csv", path="news/topics.csv")
+    assert download(source, tmp_path / "raw", None)[1] == 1
+    assert (tmp_path / "raw/news/topics.csv").read_bytes() == table.read_bytes()
 
 
 def test_local_file_is_copied_and_its_checksum_checked(tmp_path: Path):
