@@ -143,7 +143,7 @@ def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -
     `dest`, built aside and swapped in; returns the files in `dest`."""
 
     def wanted(name: str) -> bool:
-        parts = tuple(part for part in PurePosixPath(name).parts if part != "/")  # `data` makes /a a
+        parts = tuple(part for part in PurePosixPath(name).parts if part != "/")  # the `data` filter puts /a at a
         return members is None or any(parts[: len(member.parts)] == member.parts for member in members)
 
     def fill(staging: Path) -> None:
@@ -161,11 +161,10 @@ def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
             raise DataError(f"{file}: cannot extract: {exc}") from None
         if not any(path.is_file() for path in staging.rglob("*")):
-            if members is None:
-                raise DataError(f"{file}: the archive holds no file")
+            under = f"under {', '.join(map(str, members))} " if members else ""
             raise DataError(
-                f"{file}: no file under {', '.join(map(str, members))} in the archive; source.path (and, for "
-                "folders, source.classes) name what to read in it"
+                f"{file}: no file {under}in the archive; source.path (and, for folders, source.classes) name what "
+                "to read in it"
             )
 
     replace_dir(dest, fill)

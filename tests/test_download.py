@@ -88,6 +88,13 @@ def test_absolute_member_lands_inside_destination(tmp_path: Path):
     assert (tmp_path / "raw/tmp/absolute.txt").is_file()
 
 
+def test_an_empty_archive_is_a_clear_error(tmp_path: Path):
+    tarfile.open(tmp_path / "empty.tar.gz", "w:gz").close()
+    with pytest.raises(DataError, match=r"empty\.tar\.gz: no file in the archive; source\.path"):
+        unpack(tmp_path / "empty.tar.gz", tmp_path / "raw")
+    assert not (tmp_path / "raw").exists()
+
+
 def test_corrupt_archive_is_a_clear_error(tmp_path: Path):
     archive = tmp_path / "bad.tar.gz"
     archive.write_bytes(fakes.imdb_archive(tmp_path / "good.tar.gz").read_bytes()[:500])
