@@ -146,7 +146,7 @@ def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -
         parts = tuple(part for part in PurePosixPath(name).parts if part != "/")  # the `data` filter puts /a at a
         return members is None or any(parts[: len(member.parts)] == member.parts for member in members)
 
-    def fill(staging: Path) -> None:
+    def fill(staging: Path) -> int:
         try:
             if file.name.endswith(TAR_SUFFIXES):
                 with tarfile.open(file) as tar:  # members as they are read: one pass through the compression
@@ -160,15 +160,16 @@ def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -
             raise DataError(f"{file}: refused unsafe archive member: {exc}") from None
         except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
             raise DataError(f"{file}: cannot extract: {exc}") from None
-        if not any(path.is_file() for path in staging.rglob("*")):
+        files = sum(1 for path in staging.rglob("*") if path.is_file())
+        if not files:
             under = f"under {', '.join(map(str, members))} " if members else ""
             raise DataError(
                 f"{file}: no file {under}in the archive; source.path (and, for folders, source.classes) name what "
                 "to read in it"
             )
+        return files
 
-    replace_dir(dest, fill)
-    return sum(1 for path in dest.rglob("*") if path.is_file())
+    return replace_dir(dest, fill)
 
 
 def download(source: Source, dest: Path, mirror: Path | None) -> tuple[str, int]:
