@@ -110,6 +110,7 @@ class Train(Section):
     batch_size: PositiveInt
     optimizer: Literal["adam", "lazy_adam"] = "adam"  # lazy_adam: only the embedding rows a batch used
     learning_rate: PositiveFloat
+    schedule: Literal["constant", "cosine"] = "constant"  # cosine: decay the rate to 0 over `epochs`
     clipnorm: Annotated[float, Field(ge=0, allow_inf_nan=False)]  # 0: no gradient clipping
     embedding_dim: PositiveInt
     monitor: Literal["val_loss", "val_accuracy"]

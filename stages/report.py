@@ -151,9 +151,9 @@ stopping and model selection used the validation split carved from train.
 ## Results on the test split
 
 {results_table(metrics | {"baseline (TF-IDF + logistic regression)": baseline})}
-Shared training settings: embedding {embedding}, batch {train.batch_size}, {train.optimizer} lr {train.learning_rate},
-clipnorm {train.clipnorm or "none"}, {stopping}, max_len {train.max_len or "all"} (tokens read per review),
-padding {padding}, {weighting}.{own_settings}
+Shared training settings: embedding {embedding}, batch {train.batch_size}, {train.optimizer} lr {train.learning_rate}
+({train.schedule}), clipnorm {train.clipnorm or "none"}, {stopping}, max_len {train.max_len or "all"} (tokens read per
+review), padding {padding}, {weighting}.{own_settings}
 `train_seconds` is the wall time of `fit`, `seconds_to_best` the time until the kept weights existed;
 `precision`, `recall` and `f1` are macro averages over the classes (per-class figures are in
 `metrics/{name}/<arch>.json`).
@@ -238,8 +238,8 @@ predicts the next character. Test figures cover all {stats["test"]["characters"]
 {table}
 `cross_entropy` is in nats per character (`bits_per_char` = nats / ln 2, `perplexity` = e^nats); `f1` is the
 macro average over the characters that occur. Training: embedding {settings.embedding_dim}, batch {settings.batch_size},
-{settings.optimizer} lr {settings.learning_rate}, clipnorm {settings.clipnorm}, up to {settings.epochs} epochs, early
-stopping on `{settings.monitor}` (patience {settings.patience}, best weights restored).
+{settings.optimizer} lr {settings.learning_rate} ({settings.schedule}), clipnorm {settings.clipnorm}, up to
+{settings.epochs} epochs, early stopping on `{settings.monitor}` (patience {settings.patience}, best weights restored).
 
 ## Training curves
 

@@ -157,6 +157,15 @@ def classifier_inputs(
     }
 
 
+def learning_rate(settings: Train, train: Inputs) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """`learning_rate`, or with `schedule: cosine` a decay from it to 0 over every step of `epochs`: large
+    steps early, small ones late, so the last epochs settle instead of overfitting at a fixed rate."""
+    if settings.schedule == "constant":
+        return settings.learning_rate
+    steps = len(train) if isinstance(train, keras.utils.PyDataset) else math.ceil(len(train[0]) / settings.batch_size)
+    return keras.optimizers.schedules.CosineDecay(settings.learning_rate, settings.epochs * steps)
+
+
 def fit(
     build: Callable[[], keras.Model],
     loss: str | keras.losses.Loss,
@@ -174,8 +183,9 @@ def fit(
     with distribution_scope(settings.distribution, settings.cpu_devices, settings.batch_size):
         model = build()
         devices = replicas()
+        rate = learning_rate(settings, data["train"])
         model.compile(
-            optimizer=OPTIMIZERS[settings.optimizer](settings.learning_rate, clipnorm=settings.clipnorm or None),
+            optimizer=OPTIMIZERS[settings.optimizer](rate, clipnorm=settings.clipnorm or None),
             loss=loss,
             metrics=[accuracy(name="accuracy")],
         )

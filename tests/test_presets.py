@@ -27,7 +27,7 @@ from stages.params import (
     validate,
 )
 from stages.registry import LazyAdam, build_model
-from stages.train import LengthBatches, bucket_width, fit
+from stages.train import LengthBatches, bucket_width, fit, learning_rate
 from tests.conftest import ROOT, TINY, make_project, project_env, run, run_main
 
 
@@ -224,6 +224,16 @@ def embedding_model_steps(optimizer: keras.optimizers.Optimizer, batches: list[n
     for x in batches:
         model.train_on_batch(x, np.ones((len(x), 1), "float32"))
     return [*model.get_weights(), *(np.array(variable) for variable in optimizer.variables)]
+
+
+def test_cosine_schedule_decays_the_rate_to_zero_over_every_step_of_every_epoch():
+    settings = validate(read_yaml(ROOT / "params.yaml"), architectures=False).lm_train
+    x = np.zeros((10, 3), "int32")  # batches of 4: 3 steps an epoch
+    constant = settings.model_copy(update={"schedule": "constant", "learning_rate": 0.01, "batch_size": 4})
+    assert learning_rate(constant, (x, x)) == 0.01
+    cosine = constant.model_copy(update={"schedule": "cosine", "epochs": 3})
+    rate = learning_rate(cosine, (x, x))
+    assert [round(float(rate(step)), 6) for step in (0, 4.5, 9)] == [0.01, 0.005, 0.0]
 
 
 def test_lazy_adam_is_adam_when_a_batch_uses_every_row():
