@@ -18,6 +18,7 @@ from stages import require, run_stage
 from stages.data import (
     Paths,
     atomic_write,
+    batch_width,
     crop,
     cut_to_longest,
     load_arrays,
@@ -34,24 +35,31 @@ from stages.params import Params, Tokenize, architecture_kwargs, is_corpus, load
 from stages.registry import class_probabilities, load_model
 
 WIDTH_STEP = 128  # batch widths are multiples of this: few shapes to compile on JAX, little padding anywhere
-BATCH_TOKENS = 1024 * 256  # ids per model call: 1,024 rows of 256 tokens, 256 of 1,024 (wider batches thrash memory)
+BATCH_VALUES = 2**25  # embedding values per model call: larger batches of wide embeddings thrash memory
 
 
 def probabilities_by_length(
-    model: keras.Model, x: np.ndarray, lengths: np.ndarray, pre_padded: bool, batch_tokens: int = BATCH_TOKENS
+    model: keras.Model, x: np.ndarray, lengths: np.ndarray, pre_padded: bool, batch_values: int = BATCH_VALUES
 ) -> np.ndarray:
     """`class_probabilities` over batches of similar length, each cut to its longest row (rounded up to
     WIDTH_STEP): with the padding masked a review scores the same at any width, so 1024-wide rows cost what
-    their words cost (seq_cnn's test split: 3.8 minutes at full width). An unmasked model reads its padding,
-    so it gets the full width. A batch holds `batch_tokens` // (padded width) rows."""
-    batch_size = max(1, batch_tokens // x.shape[1])
-    if not model.get_layer("embedding").mask_zero:
-        return class_probabilities(model, x, batch_size)
-    order = np.argsort(lengths, kind="stable")
-    parts = []
-    for rows in np.split(order, range(batch_size, len(order), batch_size)):
-        batch = cut_to_longest(x[rows], lengths[rows], WIDTH_STEP, pre_padded)
-        parts.append(class_probabilities(model, batch, batch_size))
+    their words cost. An unmasked model reads its padding, so it gets the full width. A batch of width w holds
+    `batch_values` // (w x embedding width) rows: many short reviews per call, few long ones."""
+    embedding = model.get_layer("embedding")
+
+    def rows_at(width: int) -> int:
+        return max(1, batch_values // (width * embedding.output_dim))
+
+    if not embedding.mask_zero:
+        return class_probabilities(model, x, rows_at(x.shape[1]))
+    order, parts = np.argsort(lengths, kind="stable"), []
+    widths = np.array([batch_width(lengths[[row]], WIDTH_STEP, x.shape[1]) for row in order])  # nondecreasing
+    for width in np.unique(widths):
+        group, size = order[widths == width], rows_at(width)
+        for rows in np.split(group, range(size, len(group), size)):
+            parts.append(
+                class_probabilities(model, cut_to_longest(x[rows], lengths[rows], WIDTH_STEP, pre_padded), size)
+            )
     probabilities = np.empty((len(order), parts[0].shape[1]))
     probabilities[order] = np.concatenate(parts)
     return probabilities
@@ -121,7 +129,7 @@ def evaluate_language_model(params: Params, corpus: str, arch: str, model: keras
     write_char_predictions(paths.predictions / f"{arch}.csv", targets, logits, vocab)
     settings = params.generate
     samples = {
-        str(temperature): sample(model, vocab, settings.prompt, settings.chars, temperature, settings.seed, seq_len)
+        str(temperature): sample(model, vocab, settings.prompt, settings.chars, temperature, settings.seed)
         for temperature in settings.temperatures
     }
     write_json(paths.report / "samples" / f"{arch}.json", {"prompt": settings.prompt, "samples": samples})

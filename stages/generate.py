@@ -5,7 +5,7 @@
 
 Prints the prompt and its continuation. Temperature 0 is greedy (always the likeliest character);
 higher is more varied. A prompt character the model never saw in training is a one-line error.
-From Python: `sample(model, vocab, prompt, chars, temperature, seed, context)`.
+From Python: `sample(model, vocab, prompt, chars, temperature, seed)`.
 """
 
 from __future__ import annotations
@@ -21,27 +21,60 @@ from stages.params import architecture_kwargs, is_corpus, load_params
 from stages.registry import load_model
 
 
-def sample(
-    model: keras.Model, vocab: list[str], prompt: str, chars: int, temperature: float, seed: int, context: int
-) -> str:
-    """`chars` characters continuing `prompt`; the model reads the last `context` characters, as in training."""
+class Stepper(keras.Model):
+    """A trained language model as one step: (character ids, every recurrent layer's state) -> (logits, new
+    states). It calls the model's own embedding, cells and head, so it computes what the model computes over a
+    sequence, one character at a time, compiled once instead of re-reading a whole window per character."""
+
+    def __init__(self, model: keras.Model):
+        super().__init__(name=f"{model.name}_step")
+        self.parts = [layer for layer in model.layers[1:] if not isinstance(layer, keras.layers.Dropout)]
+        for layer in self.parts:
+            if not isinstance(layer, keras.layers.RNN | keras.layers.Embedding | keras.layers.Dense):
+                raise UserError(f"{model.name}: cannot step a {type(layer).__name__} layer one character at a time")
+        self.state_sizes = [
+            size
+            for layer in self.parts
+            if isinstance(layer, keras.layers.RNN)
+            for size in (layer.cell.state_size if isinstance(layer.cell.state_size, list) else [layer.cell.state_size])
+        ]
+
+    def call(self, inputs: list) -> list:
+        x, states, new_states = inputs[0], list(inputs[1:]), []
+        for layer in self.parts:
+            if isinstance(layer, keras.layers.RNN):
+                count = len(layer.cell.state_size) if isinstance(layer.cell.state_size, list) else 1
+                x, new = layer.cell(x, states[:count])
+                states, new_states = states[count:], [*new_states, *new]
+            else:
+                x = layer(x)
+        return [x, *new_states]
+
+
+def sample(model: keras.Model, vocab: list[str], prompt: str, chars: int, temperature: float, seed: int) -> str:
+    """`chars` characters continuing `prompt`: the prompt is read once, then each character is one step of
+    every recurrent layer, its state carried from the first prompt character on (past the training window
+    too, as in char-rnn)."""
     index = {char: i for i, char in enumerate(vocab) if char}  # id 0 (never seen in train) is never produced
     unseen = sorted({char for char in prompt if char not in index})
     if not prompt or unseen:
         problem = f"characters never seen in training: {''.join(unseen)!r}" if unseen else "empty"
         raise UserError(f"--prompt: {problem}; use characters of the training text")
-    ids, rng, generated = [index[char] for char in prompt], np.random.default_rng(seed), []
-    for _ in range(chars):
-        logits = np.asarray(model(np.array([ids[-context:]], dtype=np.int32), training=False))[0, -1]
-        logits = logits.astype(np.float64)
+    step = Stepper(model)
+    states = [np.zeros((1, size), "float32") for size in step.state_sizes]
+    rng, generated, next_id = np.random.default_rng(seed), [], None
+    for position in range(len(prompt) + chars - 1):
+        char_id = index[prompt[position]] if position < len(prompt) else next_id
+        logits, *states = step.predict_on_batch([np.array([char_id], "int32"), *states])
+        if position < len(prompt) - 1:
+            continue
+        logits = np.asarray(logits, np.float64)[0]
         logits[0] = -np.inf
         if temperature == 0:
             next_id = int(logits.argmax())
         else:
             scaled = (logits - logits.max()) / temperature
-            probabilities = np.exp(scaled) / np.exp(scaled).sum()
-            next_id = int(rng.choice(len(vocab), p=probabilities))
-        ids.append(next_id)
+            next_id = int(rng.choice(len(vocab), p=np.exp(scaled) / np.exp(scaled).sum()))
         generated.append(vocab[next_id])
     return "".join(generated)
 
@@ -70,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     prompt = settings.prompt if args.prompt is None else args.prompt
     vocab, model = read_vocab(paths.tokenized), load_model(model_path, stage)
     seed = settings.seed if args.seed is None else args.seed
-    print(prompt + sample(model, vocab, prompt, chars, temperature, seed, params.corpora[args.dataset].seq_len))
+    print(prompt + sample(model, vocab, prompt, chars, temperature, seed))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import numpy as np
 
 from stages import UserError, require, run_stage
 from stages.data import Paths, read_json, read_lines
-from stages.evaluate import BATCH_TOKENS, probabilities_by_length
+from stages.evaluate import BATCH_VALUES, probabilities_by_length
 from stages.params import architecture_kwargs, dataset_params, load_params
 from stages.registry import load_model
 from stages.tokenize import encode, fill_empty, pad, words
@@ -46,7 +46,7 @@ class Predictor:
         )
         max_len = read_json(paths.models / f"{arch}.json")["max_len"]  # the length the model was trained at
         self.settings = settings.tokenize.model_copy(update={"max_len": max_len})
-        self.batch_tokens = BATCH_TOKENS  # token ids per model call
+        self.batch_values = BATCH_VALUES  # embedding values per model call
         self.vocab = read_lines(paths.tokenized / "vocab.txt")
         self.classes = read_lines(paths.tokenized / "classes.txt")
         self.model = load_model(self.model_path, stage)
@@ -58,7 +58,7 @@ class Predictor:
         sequences = fill_empty(encode((words(t, self.settings.lowercase) for t in texts), self.vocab))
         ids = pad(sequences, self.settings)  # the same steps as the tokenize stage
         lengths = np.minimum([len(s) for s in sequences], self.settings.max_len)
-        return probabilities_by_length(self.model, ids, lengths, self.settings.padding == "pre", self.batch_tokens)
+        return probabilities_by_length(self.model, ids, lengths, self.settings.padding == "pre", self.batch_values)
 
     def predict(self, texts: list[str]) -> list[dict]:
         """One result per text: the label, each class's probability, and the model used."""

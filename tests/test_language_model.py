@@ -89,6 +89,34 @@ def test_longest_repeat_finds_word_loops():
     assert longest_repeat("no no no no") == 4
 
 
+@pytest.mark.parametrize(
+    ("arch", "hyperparams"),
+    [
+        ("simple_rnn", {"units": 8}),
+        ("stacked_rnn", {"units": 8, "depth": 3, "cell": "lstm"}),
+        ("lstm", {"units": 8}),
+        ("gru", {"units": 8}),
+    ],
+)
+def test_stepping_one_character_at_a_time_computes_what_the_model_computes(arch: str, hyperparams: dict):
+    """Teacher-forcing a window through the step model gives the whole model's logits at every position: the
+    samples come from the model that was scored, every layer's state carried."""
+    import keras
+
+    from stages.registry import build_language_model
+
+    keras.utils.set_random_seed(0)
+    model = build_language_model(arch, hyperparams, vocab_size=12, embedding_dim=4)
+    window = np.random.default_rng(0).integers(0, 12, (1, 30)).astype("int32")
+    step = stages.generate.Stepper(model)
+    states, stepped = [np.zeros((1, size), "float32") for size in step.state_sizes], []
+    for char_id in window[0]:
+        logits, *states = step.predict_on_batch([np.array([char_id], "int32"), *states])
+        stepped.append(np.asarray(logits)[0])
+    assert len(states) == {"simple_rnn": 1, "stacked_rnn": 6, "lstm": 2, "gru": 1}[arch]
+    np.testing.assert_allclose(np.array(stepped), np.asarray(model(window))[0], atol=1e-5)
+
+
 def test_repro_trains_and_scores_every_language_model(tiny_project: Path):
     stats = json.loads((tiny_project / "data/shakespeare/stats.json").read_text())
     assert stats["train"]["characters"] + stats["val"]["characters"] + stats["test"]["characters"] == 18529

@@ -176,5 +176,5 @@ def test_evaluation_by_length_scores_every_review_as_at_full_width(name: str, ma
             x[i, 300 - len(row) :] = row
         else:
             x[i, : len(row)] = row
-    by_length = probabilities_by_length(model, x, lengths, pre_padded, batch_tokens=8 * 300)
+    by_length = probabilities_by_length(model, x, lengths, pre_padded, batch_values=8 * 300 * 12)
     np.testing.assert_allclose(by_length, class_probabilities(model, x, batch_size=8), atol=2e-5)
