@@ -21,6 +21,12 @@ from stages.params import architecture_kwargs, is_corpus, load_params
 from stages.registry import load_model
 
 
+def state_sizes(layer: keras.layers.RNN) -> list[int]:
+    """The widths of a recurrent layer's states: one (SimpleRNN, GRU) or two (LSTM's h and c)."""
+    size = layer.cell.state_size
+    return list(size) if isinstance(size, list | tuple) else [size]
+
+
 class Stepper(keras.Model):
     """A trained language model as one step: (character ids, every recurrent layer's state) -> (logits, new
     states). It calls the model's own embedding, cells and head, so it computes what the model computes over a
@@ -33,17 +39,14 @@ class Stepper(keras.Model):
             if not isinstance(layer, keras.layers.RNN | keras.layers.Embedding | keras.layers.Dense):
                 raise UserError(f"{model.name}: cannot step a {type(layer).__name__} layer one character at a time")
         self.state_sizes = [
-            size
-            for layer in self.parts
-            if isinstance(layer, keras.layers.RNN)
-            for size in (layer.cell.state_size if isinstance(layer.cell.state_size, list) else [layer.cell.state_size])
+            size for layer in self.parts if isinstance(layer, keras.layers.RNN) for size in state_sizes(layer)
         ]
 
     def call(self, inputs: list) -> list:
         x, states, new_states = inputs[0], list(inputs[1:]), []
         for layer in self.parts:
             if isinstance(layer, keras.layers.RNN):
-                count = len(layer.cell.state_size) if isinstance(layer.cell.state_size, list) else 1
+                count = len(state_sizes(layer))
                 x, new = layer.cell(x, states[:count])
                 states, new_states = states[count:], [*new_states, *new]
             else:
