@@ -36,6 +36,7 @@ from benchmarks.notebooks import (
     write_params,
 )
 from stages import child_environment
+from stages.params import epoch_cap
 
 # --compare: two settings, each the environment variables its train stages run with
 COMPARISONS = {
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         base = yaml.safe_load((project / "params.yaml").read_text())
         architectures = requested_architectures(base, args.architectures)
         overrides = {"datasets.imdb.split.train_docs": args.docs, "datasets.imdb.split.test_docs": args.docs}
-        write_params(project, base, overrides | {"train.epochs": args.epochs})
+        write_params(project, base, overrides | epoch_cap(base, args.epochs))
         dvc_repro(project, ["tokenize@imdb"])
         rows = []
         for arch in architectures:

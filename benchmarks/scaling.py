@@ -26,6 +26,8 @@ from pathlib import Path
 
 import yaml
 
+from stages.params import apply_overrides, epoch_cap
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml")
 
@@ -67,8 +69,8 @@ def main() -> None:
         for factor in args.factors:
             documents = args.base * factor
             params = yaml.safe_load((project / "params.yaml").read_text())
-            params["datasets"]["imdb"]["split"].update(train_docs=documents, test_docs=documents)
-            params["train"]["epochs"] = 1
+            split = {"datasets.imdb.split.train_docs": documents, "datasets.imdb.split.test_docs": documents}
+            params = apply_overrides(params, split | epoch_cap(params, 1))
             (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
             for module, stage_args in (
                 ("stages.tokenize", ()),

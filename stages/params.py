@@ -256,6 +256,16 @@ def load_preset(name: str, params_path: Path = PARAMS_FILE) -> dict[str, Any]:
     return overrides
 
 
+def epoch_cap(raw: dict, epochs: int) -> dict[str, int]:
+    """Overrides that train every classifier and language model `epochs` epochs at most: `train.epochs`,
+    `lm_train.epochs` and each architecture's own `train.epochs` where it sets one."""
+    overrides = {"train.epochs": epochs, "lm_train.epochs": epochs}
+    for name, entry in raw["architectures"].items():
+        if "epochs" in (entry.get(TRAIN_OVERRIDES) or {}):
+            overrides[f"architectures.{name}.{TRAIN_OVERRIDES}.epochs"] = epochs
+    return overrides
+
+
 def override_args(overrides: dict[str, Any]) -> list[str]:
     """`dvc exp run` arguments for overrides: -S key=value, booleans as true/false."""
     return [

@@ -15,6 +15,7 @@ import yaml
 from filelock import FileLock
 
 from stages import child_environment, run_stage
+from stages.params import epoch_cap
 from tests import fakes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,7 @@ TINY = {
     "lm_train.embedding_dim": 8,
     "generate.chars": 20,
 }
+TINY |= epoch_cap(yaml.safe_load((ROOT / "params.yaml").read_text()), 1)  # architectures' own epochs too
 
 
 def set_key(params: dict, dotted: str, value: object) -> None:

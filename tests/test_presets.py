@@ -88,9 +88,9 @@ def test_a_bad_preset_fails_in_one_line(tmp_path: Path, monkeypatch: pytest.Monk
 def test_unknown_preset_cli_lists_the_presets():
     result = run(["python", "-m", "stages.params", "--preset", "notebooks"], ROOT, project_env(None), check=False)
     assert result.returncode == 2
-    assert (
-        result.stderr.strip()
-        == "error: --preset notebooks: no presets/notebooks.yaml; allowed: notebook_128, notebook_64"
+    assert result.stderr.strip() == (
+        "error: --preset notebooks: no presets/notebooks.yaml; "
+        "allowed: defaults_2026_12, notebook_128, notebook_64, quick"
     )
 
 
@@ -204,7 +204,7 @@ def test_fit_traces_its_training_step_once_and_trains_as_keras_does():
     assert len(traces) == 1 and summary["epochs"] == 2
     reference = counted([])
     reference.compile(
-        keras.optimizers.Adam(settings.learning_rate, clipnorm=settings.clipnorm),
+        keras.optimizers.Adam(learning_rate(settings, data["train"]), clipnorm=settings.clipnorm),
         "binary_crossentropy",
         metrics=["accuracy"],
     )
