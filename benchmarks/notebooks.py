@@ -99,7 +99,7 @@ def preset_architectures() -> dict[str, list[str]]:
     """Each preset in presets/ and the architectures it configures (its `architectures.<name>.*` keys)."""
     return {
         path.stem: sorted({key.split(".")[1] for key in load_preset(path.stem) if key.startswith("architectures.")})
-        for path in sorted(PRESETS_DIR.glob("*.yaml"))
+        for path in sorted(PRESETS_DIR.glob("notebook_*.yaml"))
     }
 
 

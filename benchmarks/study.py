@@ -49,7 +49,6 @@ def side_overrides(name: str, epochs: int | None) -> dict:
 def timed_repro(project: Path) -> dict[str, float]:
     """`dvc repro` of the whole study, streamed: seconds per stage, in the order DVC ran them."""
     env = child_environment() | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run(["dvc", "config", "--local", "cache.dir", ".cache"], cwd=project, env=env, check=True)
     process = subprocess.Popen(
         ["dvc", "repro", "--no-run-cache"],
         cwd=project,
@@ -114,6 +113,8 @@ def run_side(name: str, epochs: int | None, revision: str | None) -> dict[str, t
     with tempfile.TemporaryDirectory(prefix=f"rnnlab-study-{name}-") as folder:
         project = make_project(Path(folder))
         write_params(project, read_yaml(project / "params.yaml"), side_overrides(name, epochs))
+        empty_cache = [sys.executable, "-m", "dvc", "config", "--local", "cache.dir", ".cache"]
+        subprocess.run(empty_cache, cwd=project, check=True)
         rows = {}
         for stage, seconds in timed_repro(project).items():
             text, summary = score(project, stage)
@@ -127,6 +128,7 @@ def run_side(name: str, epochs: int | None, revision: str | None) -> dict[str, t
 
 
 def table(names: list[str], sides: list[dict]) -> list[str]:
+    """The Markdown table: one row per stage either side ran, then the whole study's minutes and ratio."""
     first, second = sides
     lines = [f"| stage | {names[0]} s | {names[1]} s | ratio | {names[0]} score | {names[1]} score |"]
     lines.append("| --- | --- | --- | --- | --- | --- |")
@@ -154,6 +156,9 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"error: --epochs {args.epochs}: need 1 or more")
     if args.epochs_from and not args.epochs:
         raise SystemExit("error: --epochs-from needs --epochs (the cap whose runs it extrapolates)")
+    for revision in args.epochs_from or []:
+        if subprocess.run(["git", "rev-parse", "--verify", "-q", f"{revision}^{{commit}}"], cwd=ROOT).returncode:
+            raise SystemExit(f"error: --epochs-from {revision}: not a git revision of this repository")
     for name in args.presets:
         if name != PARAMS:
             load_preset(name)  # a missing or stale preset fails before any work

@@ -34,7 +34,8 @@ class Stepper(keras.Model):
 
     def __init__(self, model: keras.Model):
         super().__init__(name=f"{model.name}_step")
-        self.parts = [layer for layer in model.layers[1:] if not isinstance(layer, keras.layers.Dropout)]
+        skipped = keras.layers.InputLayer | keras.layers.Dropout  # no work at inference
+        self.parts = [layer for layer in model.layers if not isinstance(layer, skipped)]
         for layer in self.parts:
             if not isinstance(layer, keras.layers.RNN | keras.layers.Embedding | keras.layers.Dense):
                 raise UserError(f"{model.name}: cannot step a {type(layer).__name__} layer one character at a time")

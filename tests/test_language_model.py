@@ -117,6 +117,24 @@ def test_stepping_one_character_at_a_time_computes_what_the_model_computes(arch:
     np.testing.assert_allclose(np.array(stepped), np.asarray(model(window))[0], atol=1e-5)
 
 
+def test_greedy_sample_continues_the_prompt_with_the_models_likeliest_characters():
+    """Temperature 0 through the stepping path: each character is the argmax of the whole model's logits
+    over the prompt and what came before, id 0 (never seen in training) excluded."""
+    import keras
+
+    from stages.registry import build_language_model
+
+    keras.utils.set_random_seed(1)
+    vocab = ["", *"abcdefgh"]
+    model = build_language_model("stacked_rnn", {"units": 8, "depth": 2, "cell": "lstm"}, len(vocab), 4)
+    text = "abc" + stages.generate.sample(model, vocab, "abc", 12, temperature=0, seed=0)
+    assert len(text) == 15
+    ids = np.array([[vocab.index(char) for char in text]], "int32")
+    logits = np.array(model(ids))[0, 2:-1]
+    logits[:, 0] = -np.inf
+    assert "".join(vocab[i] for i in logits.argmax(axis=1)) == text[3:]
+
+
 def test_repro_trains_and_scores_every_language_model(tiny_project: Path):
     stats = json.loads((tiny_project / "data/shakespeare/stats.json").read_text())
     assert stats["train"]["characters"] + stats["val"]["characters"] + stats["test"]["characters"] == 18529
