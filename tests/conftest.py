@@ -142,6 +142,9 @@ def make_project(dest: Path, mirror: Path | None, changes: dict[str, object], sh
         else:
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
+    # A cache of its own: a DVC cache set in the user's global config would hand the tests other projects'
+    # results through its run cache instead of running their stages.
+    (dest / ".dvc/config.local").write_text("[cache]\n    dir = cache\n")
     params = yaml.safe_load((dest / "params.yaml").read_text())
     if shrink:
         tiny_architectures(params)

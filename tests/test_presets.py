@@ -21,6 +21,7 @@ from stages.params import (
     ParamsError,
     apply_overrides,
     classifier_train,
+    epoch_cap,
     load_preset,
     override_args,
     read_yaml,
@@ -279,7 +280,8 @@ def test_notebook_preset_runs_through_dvc_exp_run(tmp_path: Path, fake_mirror: P
     project = make_project(tmp_path / "project", fake_mirror, TINY)
     env = project_env(fake_mirror)
     preset = run(["python", "-m", "stages.params", "--preset", "notebook_64"], project, env).stdout.split()
-    shrink = ["-S", "datasets.imdb.tokenize.max_len=48", "-S", "train.epochs=3", "-S", "train.embedding_dim=8"]
+    shrink = ["-S", "datasets.imdb.tokenize.max_len=48", "-S", "train.embedding_dim=8"]
+    shrink += override_args(epoch_cap(yaml.safe_load((project / "params.yaml").read_text()), 3))
     shrink += ["-S", "architectures.simple_rnn.units=8"]
     run(["dvc", "exp", "run", "-n", "notebook", *preset, *shrink, "evaluate@imdb-simple_rnn"], project, env)
     params = yaml.safe_load((project / "params.yaml").read_text())
