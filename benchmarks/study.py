@@ -14,7 +14,7 @@ or loss for train stages.
 Where one sitting cannot hold both full studies, `--epochs N` caps every training at N epochs on both
 sides and `--epochs-from` names, for each side, a git revision whose committed metrics hold the epochs its
 full run trained: a train stage's full time is then estimated as its capped time plus its measured seconds
-per epoch times the epochs it did not run. Those rows and the totals say `estimated`.
+per epoch times the epochs it did not run. Those rows and the totals say `(est.)`.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from pathlib import Path
 
 from benchmarks.notebooks import ROOT, absolute_mirror, hardware, make_project, write_params
 from stages import child_environment, run_stage
+from stages.data import Paths, read_json
 from stages.params import apply_overrides, epoch_cap, load_preset, read_yaml
 
 PARAMS = "params"  # --presets name for params.yaml unchanged
@@ -72,39 +73,36 @@ def timed_repro(project: Path) -> dict[str, float]:
     return seconds
 
 
+def stage_parts(stage: str) -> tuple[str, Paths, str]:
+    """`train@imdb-gru` -> ("train", the dataset's Paths, "gru"); the arch is empty for per-dataset stages."""
+    kind, _, item = stage.partition("@")
+    dataset, _, arch = item.partition("-")
+    return kind, Paths(dataset), arch
+
+
 def score(project: Path, stage: str) -> tuple[str, dict | None]:
     """The score a stage reached, as text, and its training summary (train stages)."""
-    kind, _, item = stage.partition("@")
-    if kind not in {"train", "evaluate", "lm_train", "lm_evaluate", "baseline"}:
-        return "", None
-    dataset, _, arch = item.partition("-")
+    kind, paths, arch = stage_parts(stage)
     if kind == "baseline":
-        return (
-            f"test acc {json.loads((project / 'metrics' / dataset / 'baseline.json').read_text())['accuracy']:.4f}",
-            None,
-        )
-    if kind.endswith("evaluate"):
-        metrics = json.loads((project / "metrics" / dataset / f"{arch}.json").read_text())
-        return (
-            f"test ce {metrics['cross_entropy']:.4f}"
-            if kind == "lm_evaluate"
-            else f"test acc {metrics['accuracy']:.4f}"
-        ), None
-    summary = json.loads((project / "data" / dataset / "models" / f"{arch}.json").read_text())
+        return f"test acc {read_json(project / paths.metrics / 'baseline.json')['accuracy']:.4f}", None
+    if kind in {"evaluate", "lm_evaluate"}:
+        metrics = read_json(project / paths.metrics / f"{arch}.json")
+        value = metrics["cross_entropy"] if kind == "lm_evaluate" else metrics["accuracy"]
+        return f"{'test ce' if kind == 'lm_evaluate' else 'test acc'} {value:.4f}", None
+    if kind not in {"train", "lm_train"}:
+        return "", None
+    summary = read_json(project / paths.models / f"{arch}.json")
     value = f"val loss {summary['val_loss']:.4f}" if kind == "lm_train" else f"val acc {summary['val_accuracy']:.4f}"
     return f"{value}, {summary['epochs']} ep", summary
 
 
 def full_epochs(revision: str, stage: str) -> int:
     """The epochs a train stage ran in the full study committed at `revision` (its metrics JSON)."""
-    dataset, _, arch = stage.partition("@")[2].partition("-")
-    shown = subprocess.run(
-        ["git", "show", f"{revision}:metrics/{dataset}/{arch}.json"], cwd=ROOT, capture_output=True, text=True
-    )
+    _, paths, arch = stage_parts(stage)
+    path = (paths.metrics / f"{arch}.json").as_posix()
+    shown = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True)
     if shown.returncode != 0:
-        raise SystemExit(
-            f"error: --epochs-from {revision}: no metrics/{dataset}/{arch}.json there ({shown.stderr.strip()})"
-        )
+        raise SystemExit(f"error: --epochs-from {revision}: no {path} there ({shown.stderr.strip()})")
     return json.loads(shown.stdout)["epochs"]
 
 
