@@ -57,6 +57,10 @@ def test_study_table_shows_ratios_scores_and_estimates():
         (["--epochs", "0"], "error: --epochs 0: need 1 or more"),
         (["--epochs-from", "HEAD", "HEAD"], "error: --epochs-from needs --epochs (the cap whose runs it extrapolates)"),
         (["--presets", "nosuch", "params"], "error: --preset nosuch: no presets/nosuch.yaml; allowed: "),
+        (
+            ["--epochs", "1", "--epochs-from", "nosuchrev", "HEAD"],
+            "error: --epochs-from nosuchrev: not a git revision of this repository",
+        ),
     ],
 )
 def test_study_benchmark_refuses_bad_arguments_in_one_line_before_any_work(
