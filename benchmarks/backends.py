@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -35,23 +36,25 @@ from benchmarks.notebooks import (
     requested_architectures,
     write_params,
 )
-from stages import child_environment
-from stages.params import epoch_cap
+from stages.presets import epoch_cap
 
-# --compare: two settings, each the environment variables its train stages run with
+# --compare: two settings, each the environment variables its train stages run with (dvc.yaml's: oneDNN on)
 COMPARISONS = {
     "onednn": {
         "oneDNN off": {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "0"},
         "oneDNN on": {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"},
     },
-    "jax": {"tensorflow": {"KERAS_BACKEND": "tensorflow"}, "jax": {"KERAS_BACKEND": "jax"}},
+    "jax": {
+        "tensorflow": {"KERAS_BACKEND": "tensorflow", "TF_ENABLE_ONEDNN_OPTS": "1"},
+        "jax": {"KERAS_BACKEND": "jax"},
+    },
 }
 
 
 def train(project: Path, arch: str, setting: dict[str, str]) -> tuple[dict, str]:
     """The train stage in a fresh process under `setting`: its summary JSON and its last line (which names
     the backend that trained)."""
-    env = child_environment() | {"JAX_COMPILATION_CACHE_DIR": str(project / ".jax-cache")} | setting
+    env = os.environ | {"JAX_COMPILATION_CACHE_DIR": str(project / ".jax-cache")} | setting
     command = [sys.executable, "-m", "stages.train", "--dataset", "imdb", "--arch", arch]
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:

@@ -47,8 +47,7 @@ from pathlib import Path
 
 import yaml
 
-from stages import child_environment
-from stages.params import PRESETS_DIR, apply_overrides, load_preset
+from stages.presets import PRESETS_DIR, apply_overrides, load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("stages", "presets", "params.yaml", "dvc.yaml", ".dvc/config", ".dvcignore", ".gitignore")
@@ -111,7 +110,7 @@ def write_params(project: Path, base: dict, overrides: dict) -> dict:
 
 
 def dvc_repro(project: Path, targets: list[str]) -> None:
-    env = child_environment() | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # venv's dvc
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # venv's dvc
     result = subprocess.run(
         ["dvc", "repro", "--no-run-cache", *targets], cwd=project, capture_output=True, text=True, check=False, env=env
     )
@@ -175,9 +174,9 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     """Train and evaluate one architecture from an --export archive, without DVC: the stage
     functions that `dvc repro evaluate@imdb-<arch>` runs, in this process."""
     from stages.data import read_lines
-    from stages.evaluate import classifier_test_scores
     from stages.metrics import classification_metrics
     from stages.params import validate
+    from stages.scoring import classifier_test_scores
     from stages.train import train_classifier
 
     params = write_params(project, base, overrides)

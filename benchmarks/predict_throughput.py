@@ -12,9 +12,10 @@ import os
 import platform
 import time
 
-from stages.data import Paths, read_records
+from stages.data import read_records
 from stages.params import load_params
 from stages.predict import Predictor
+from stages.task import Paths
 
 
 def main() -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import yaml
 
-from stages.params import apply_overrides, epoch_cap
+from stages.presets import apply_overrides, epoch_cap
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml")

@@ -31,9 +31,11 @@ from datetime import date
 from pathlib import Path
 
 from benchmarks.notebooks import ROOT, absolute_mirror, hardware, make_project, write_params
-from stages import child_environment, run_stage
-from stages.data import Paths, read_json
-from stages.params import apply_overrides, epoch_cap, load_preset, read_yaml
+from stages import run_stage
+from stages.data import read_json
+from stages.params import read_yaml
+from stages.presets import apply_overrides, epoch_cap, load_preset
+from stages.task import Paths
 
 PARAMS = "params"  # --presets name for params.yaml unchanged
 STAGE_LINE = re.compile(r"^Running stage '([^']+)':")
@@ -49,7 +51,7 @@ def side_overrides(name: str, epochs: int | None) -> dict:
 
 def timed_repro(project: Path) -> dict[str, float]:
     """`dvc repro` of the whole study, streamed: seconds per stage, in the order DVC ran them."""
-    env = child_environment() | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     process = subprocess.Popen(
         ["dvc", "repro", "--no-run-cache"],
         cwd=project,

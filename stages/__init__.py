@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-# Before any stage imports Keras (and so TensorFlow): deterministic ops for reproducible
-# metrics on CPU, and no C++ info logs between Keras' progress lines.
-os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# oneDNN's CPU kernels train seq_cnn 2.2x faster (docs/benchmarks.md), but with them on, importing TensorFlow
-# prints a banner no log level hides: only the train stage, which prints progress anyway, turns them on.
-ONEDNN = "TF_ENABLE_ONEDNN_OPTS"
-USER_ONEDNN = os.environ.get(ONEDNN)
-os.environ.setdefault(ONEDNN, "1" if sys.orig_argv[1:3] == ["-m", "stages.train"] else "0")
+# Settings that change results, in one place: read by TensorFlow when a stage first imports Keras, so set here,
+# before any stage module loads. Every stage lists this file as a dependency, so DVC reruns them when it changes.
+os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")  # the same metrics from the same params and seed
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ info logs between Keras' progress lines
+# oneDNN's CPU kernels train seq_cnn twice as fast, but change the numbers and print a banner no log level hides:
+# off here, on in the train stages' commands in dvc.yaml (`TF_ENABLE_ONEDNN_OPTS=1 python -m stages.train`).
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # On KERAS_BACKEND=jax, compiled programs persist between runs: a rerun or `dvc exp run` of the same shapes
 # loads them instead of compiling for seconds per batch width in its first epoch. TensorFlow ignores it.
 os.environ.setdefault(
@@ -24,10 +25,38 @@ os.environ.setdefault(
 )
 
 
-def child_environment() -> dict[str, str]:
-    """The environment for stages run in child processes (`dvc repro` from a benchmark or a test): this
-    process's own oneDNN default left out, so each stage makes its own choice (or keeps the user's)."""
-    return {key: value for key, value in os.environ.items() if key != ONEDNN or USER_ONEDNN is not None}
+# TensorFlow's C++ code logs through absl before it reads any log level: `E0000 00:00:... node_def_util.cc:682]`
+# and `I0000 ... port.cc:153] oneDNN custom operations are on`, which look like errors and are not.
+NATIVE_LOG = re.compile(rb"WARNING: All log messages before absl::InitializeLog|[EIWF]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
+
+
+def hide_native_logs() -> None:
+    """Route this process's stderr (fd 2, which C++ writes to as well) through a thread that drops absl's lines
+    and passes every other byte on, in order; at exit it drains the pipe, so a last `error:` line is never lost."""
+    read, write = os.pipe()
+    stderr = os.dup(2)
+    os.dup2(write, 2)
+    os.close(write)
+
+    def pump() -> None:
+        with open(read, "rb", buffering=0) as source, open(os.dup(stderr), "wb", buffering=0) as dest:
+            for line in source:
+                if not NATIVE_LOG.match(line):
+                    dest.write(line)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+
+    def drain() -> None:
+        sys.stderr.flush()
+        os.dup2(stderr, 2)  # closes the pipe's last write end: the pump reads to its end, then stops
+        thread.join(timeout=10)
+
+    atexit.register(drain)
+
+
+if sys.argv[:1] == ["-m"]:  # Python's value while `python -m stages.<module>` imports this package: a command
+    hide_native_logs()
 
 
 class UserError(Exception):

@@ -15,10 +15,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from stages import run_stage
-from stages.data import Paths, load_splits, write_json
+from stages.data import load_splits, write_json
 from stages.metrics import classification_metrics
 from stages.params import Params, dataset_params, load_params
-from stages.tokenize import words
+from stages.task import Paths
+from stages.text import words
 
 
 def fit_and_score(params: Params, name: str) -> dict:
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True, help="a dataset name from params.yaml")
     args = parser.parse_args(argv)
-    metrics = fit_and_score(load_params(architectures=False), args.dataset)
+    metrics = fit_and_score(load_params(), args.dataset)
     path = Paths(args.dataset).metrics / "baseline.json"
     write_json(path, metrics)
     print(f"baseline@{args.dataset}: wrote {path} (test accuracy {metrics['accuracy']:.4f})")

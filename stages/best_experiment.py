@@ -15,8 +15,8 @@ import dvc.api
 from dvc.repo import Repo
 
 from stages import UserError, run_stage
-from stages.data import Paths
-from stages.params import is_corpus, load_params
+from stages.params import load_params
+from stages.task import Paths, task
 
 HIGHER_IS_BETTER = {"val_accuracy": True, "val_loss": False}
 
@@ -59,12 +59,12 @@ def main(argv: list[str] | None = None) -> None:
 
     params = load_params()
     dataset = args.dataset or next(iter(params.datasets))
-    corpus = is_corpus(params, dataset)  # an unknown --dataset is a one-line error, before reading experiments
+    kind = task(params, dataset)  # an unknown --dataset is a one-line error, before reading experiments
     column = metric_column(dataset, args.arch, args.metric)
     row = best_experiment(dvc.api.exp_show(), column, args.metric)
     print(f"best by {args.metric}: {row['Experiment']} ({args.metric} {row[column]})")
-    sections = ("language_models", "lm_train", "corpora") if corpus else ("architectures", "train", "datasets")
-    prefixes = (f"{sections[0]}.{args.arch}.", f"{sections[1]}.", f"{sections[2]}.{dataset}.")
+    data_section = "corpora" if kind.language_model else "datasets"
+    prefixes = (f"{kind.models_section}.{args.arch}.", f"{kind.train_section}.", f"{data_section}.{dataset}.")
     for key, value in sorted(tuned_params(row, prefixes).items()):
         print(f"  {key} = {value:g}" if isinstance(value, float) else f"  {key} = {value}")
     if args.apply:

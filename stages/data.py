@@ -1,4 +1,4 @@
-"""Data I/O shared by the stages: where things live, reading datasets, splitting, atomic writes."""
+"""Data I/O shared by the stages: reading datasets and corpora, splitting, arrays, atomic writes."""
 
 from __future__ import annotations
 
@@ -19,45 +19,6 @@ from sklearn.model_selection import train_test_split
 
 from stages import UserError
 from stages.params import Corpus, Dataset, Source
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Where one dataset's files live; dvc.yaml declares the same layout as stage outputs."""
-
-    dataset: str
-
-    @property
-    def raw(self) -> Path:
-        return Path("data") / self.dataset / "raw"
-
-    @property
-    def tokenized(self) -> Path:
-        return Path("data") / self.dataset / "tokenized"
-
-    @property
-    def stats(self) -> Path:
-        return Path("data") / self.dataset / "stats.json"
-
-    @property
-    def models(self) -> Path:
-        return Path("data") / self.dataset / "models"
-
-    @property
-    def metrics(self) -> Path:
-        return Path("metrics") / self.dataset
-
-    @property
-    def live(self) -> Path:
-        return Path("dvclive") / self.dataset
-
-    @property
-    def report(self) -> Path:
-        return Path("reports") / self.dataset
-
-    @property
-    def predictions(self) -> Path:
-        return self.report / "predictions"
 
 
 class DataError(UserError):
@@ -319,32 +280,3 @@ def load_arrays(folder: Path, required: tuple[str, ...] = ("x", "y")) -> dict[st
         names = ", ".join(f"{name}.npy" for name in required)
         raise DataError(f"{folder}: no tokenized arrays ({names}); `dvc repro` rebuilds them")
     return arrays
-
-
-def crop(arrays: dict[str, np.ndarray], max_len: int, padding: str, truncating: str) -> dict[str, np.ndarray]:
-    """A split's padded reviews (x, y, lengths) cut to `max_len` tokens, exactly as if tokenized at that length:
-    one tokenized array serves models that read different lengths. `truncating` says which end is kept,
-    `padding` which side the padding goes; no cut when `max_len` is 0 or the arrays are no wider."""
-    x, lengths = arrays["x"], arrays["lengths"]
-    if not max_len or max_len >= x.shape[1]:
-        return arrays
-    kept = np.minimum(lengths, max_len)[:, None]
-    first_real = (x.shape[1] - lengths if padding == "pre" else np.zeros_like(lengths))[:, None]
-    first_kept = first_real + (lengths[:, None] - kept if truncating == "pre" else 0)
-    column = np.arange(max_len)[None, :] - (max_len - kept if padding == "pre" else 0)  # place in the kept tokens
-    real = (column >= 0) & (column < kept)
-    source = np.clip(first_kept + column, 0, x.shape[1] - 1)
-    cropped = np.where(real, np.take_along_axis(x, source, axis=1), 0).astype(x.dtype)
-    return arrays | {"x": cropped, "lengths": kept[:, 0].astype(lengths.dtype)}
-
-
-def batch_width(lengths: np.ndarray, step: int, padded_width: int) -> int:
-    """The longest of these documents rounded up to a multiple of `step` (fewer shapes to compile), at most the
-    padded width: what a batch of similar-length reviews is cut to, in training and in scoring alike."""
-    return min(padded_width, max(step, -(-int(lengths.max()) // step) * step))
-
-
-def cut_to_longest(x: np.ndarray, lengths: np.ndarray, step: int, pre_padded: bool) -> np.ndarray:
-    """Padded rows cut to `batch_width` from their padding's side: a masked model reads them as at full width."""
-    width = batch_width(lengths, step, x.shape[1])
-    return x[:, -width:] if pre_padded else x[:, :width]

@@ -24,8 +24,9 @@ from urllib.parse import urlparse
 from tqdm import tqdm
 
 from stages import run_stage
-from stages.data import DataError, Paths, replace_dir, source_file_name
-from stages.params import Source, is_corpus, load_params
+from stages.data import DataError, replace_dir, source_file_name
+from stages.params import Source, load_params
+from stages.task import task
 
 MIRROR_ENV = "RNNLAB_DATA_MIRROR"
 CHUNK = 1 << 20
@@ -196,15 +197,15 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True, help="a dataset name from params.yaml")
     args = parser.parse_args(argv)
-    params = load_params(architectures=False)  # builds no model: leaves the registry (and Keras) unimported
-    corpus = is_corpus(params, args.dataset)
-    source = (params.corpora if corpus else params.datasets)[args.dataset].source
+    params = load_params()
+    kind = task(params, args.dataset)
+    source = kind.settings(params).source
     mirror = os.environ.get(MIRROR_ENV)
     if mirror and not Path(mirror).is_dir():
         raise DataError(f"{MIRROR_ENV}={mirror}: not a folder")
-    raw = Paths(args.dataset).raw
+    raw = kind.paths.raw
     origin, files = download(source, raw, Path(mirror) if mirror else None)
-    print(f"{'lm_' if corpus else ''}download@{args.dataset}: wrote {raw} ({files:,} files) from {origin}")
+    print(f"{kind.stage('download')}: wrote {raw} ({files:,} files) from {origin}")
 
 
 if __name__ == "__main__":

@@ -16,12 +16,7 @@ import numpy as np
 
 from stages import require, run_stage
 from stages.data import (
-    Paths,
     atomic_write,
-    batch_width,
-    crop,
-    cut_to_longest,
-    load_arrays,
     load_ids,
     read_json,
     read_lines,
@@ -29,46 +24,12 @@ from stages.data import (
     windows,
     write_json,
 )
-from stages.generate import sample
 from stages.metrics import classification_metrics, language_model_metrics
-from stages.params import Params, Tokenize, architecture_kwargs, is_corpus, load_params
-from stages.registry import class_probabilities, load_model
-
-WIDTH_STEP = 128  # batch widths are multiples of this: few shapes to compile on JAX, little padding anywhere
-BATCH_VALUES = 2**25  # embedding values per model call: larger batches of wide embeddings thrash memory
-
-
-def probabilities_by_length(
-    model: keras.Model, x: np.ndarray, lengths: np.ndarray, pre_padded: bool, batch_values: int = BATCH_VALUES
-) -> np.ndarray:
-    """`class_probabilities` over batches of similar length, each cut to its longest row (rounded up to
-    WIDTH_STEP): with the padding masked a review scores the same at any width, so 1024-wide rows cost what
-    their words cost. An unmasked model reads its padding, so it gets the full width. A batch of width w holds
-    `batch_values` // (w x embedding width) rows: many short reviews per call, few long ones."""
-    embedding = model.get_layer("embedding")
-
-    def rows_at(width: int) -> int:
-        return max(1, batch_values // (width * embedding.output_dim))
-
-    if not embedding.mask_zero:
-        return class_probabilities(model, x, rows_at(x.shape[1]))
-    order, parts = np.argsort(lengths, kind="stable"), []
-    widths = np.array([batch_width(lengths[[row]], WIDTH_STEP, x.shape[1]) for row in order])  # nondecreasing
-    for width in np.unique(widths):
-        group, size = order[widths == width], rows_at(width)
-        for rows in np.split(group, range(size, len(group), size)):
-            parts.append(
-                class_probabilities(model, cut_to_longest(x[rows], lengths[rows], WIDTH_STEP, pre_padded), size)
-            )
-    probabilities = np.empty((len(order), parts[0].shape[1]))
-    probabilities[order] = np.concatenate(parts)
-    return probabilities
-
-
-def classifier_test_scores(model: keras.Model, tokenized: Path, max_len: int, settings: Tokenize) -> tuple:
-    """The test split's labels and P(class), read as the model was trained to read it (cut to its `max_len`)."""
-    test = crop(load_arrays(tokenized / "test"), max_len, settings.padding, settings.truncating)
-    return test["y"], probabilities_by_length(model, test["x"], test["lengths"], settings.padding == "pre")
+from stages.params import Params, load_params
+from stages.registry import architecture_kwargs, check_architectures, load_model
+from stages.sampling import sample
+from stages.scoring import classifier_test_scores
+from stages.task import Paths, task
 
 
 def write_predictions(path: Path, labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> None:
@@ -132,7 +93,7 @@ def evaluate_language_model(params: Params, corpus: str, arch: str, model: keras
         str(temperature): sample(model, vocab, settings.prompt, settings.chars, temperature, settings.seed)
         for temperature in settings.temperatures
     }
-    write_json(paths.report / "samples" / f"{arch}.json", {"prompt": settings.prompt, "samples": samples})
+    write_json(paths.samples / f"{arch}.json", {"prompt": settings.prompt, "samples": samples})
     return language_model_metrics(targets, logits)
 
 
@@ -141,21 +102,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dataset", required=True, help="a dataset or corpus name from params.yaml")
     parser.add_argument("--arch", required=True, help="an architecture name from params.yaml")
     args = parser.parse_args(argv)
-    params = load_params()
-    corpus = is_corpus(params, args.dataset)
-    architecture_kwargs(params, args.arch, "language_models" if corpus else "architectures")
-    prefix = "lm_" if corpus else ""
-    paths, trainer = Paths(args.dataset), f"{prefix}train@{args.dataset}-{args.arch}"
+    params = check_architectures(load_params())
+    kind = task(params, args.dataset)
+    architecture_kwargs(params, args.arch, kind.models_section)
+    paths, trainer = kind.paths, kind.stage("train", args.arch)
     model_path = paths.models / f"{args.arch}.keras"
     require(
         {
             model_path: trainer,
             paths.models / f"{args.arch}.json": trainer,
-            paths.tokenized / ("vocab.json" if corpus else "classes.txt"): f"{prefix}tokenize@{args.dataset}",
+            paths.tokenized / ("vocab.json" if kind.language_model else "classes.txt"): kind.stage("tokenize"),
         }
     )
     model, summary = load_model(model_path, trainer), read_json(paths.models / f"{args.arch}.json")
-    if corpus:
+    if kind.language_model:
         metrics = evaluate_language_model(params, args.dataset, args.arch, model)
     else:
         settings = params.datasets[args.dataset].tokenize
@@ -166,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics |= summary
     write_json(paths.metrics / f"{args.arch}.json", metrics)
     print(
-        f"{prefix}evaluate@{args.dataset}-{args.arch}: wrote {paths.metrics / args.arch}.json "
+        f"{kind.stage('evaluate', args.arch)}: wrote {paths.metrics / args.arch}.json "
         f"(test accuracy {metrics['accuracy']:.4f})"
     )
 

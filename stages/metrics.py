@@ -1,5 +1,5 @@
-"""Scores from labels and predicted probabilities, shared by the evaluate and baseline stages: scikit-learn
-and numpy only, so the baseline stage starts without Keras."""
+"""Scores from labels and predicted probabilities, shared by the evaluate and baseline stages, and the columns
+the reports show: adding a metric happens here. scikit-learn and numpy only, so the baseline starts without Keras."""
 
 from __future__ import annotations
 
@@ -7,6 +7,33 @@ import numpy as np
 from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support, roc_auc_score
 
 DIGITS = 4  # decimals kept in the metrics files
+
+# The reports' results tables, in column order: the scores below, then the training summary's figures.
+CLASSIFIER_COLUMNS = (
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "log_loss",
+    "val_accuracy",
+    "params",
+    "train_seconds",
+    "seconds_to_best",
+    "epochs",
+)
+LANGUAGE_MODEL_COLUMNS = (
+    "cross_entropy",
+    "bits_per_char",
+    "perplexity",
+    "accuracy",
+    "top5_accuracy",
+    "f1",
+    "val_loss",
+    "params",
+    "train_seconds",
+    "epochs",
+)
 
 
 def rounded(value: float) -> float:

@@ -2,13 +2,11 @@
 
 Every stage calls `load_params()` first, so a typo or an out-of-range value fails
 in one line naming the key, instead of an hour later inside Keras. This module imports no
-Keras: the architectures are checked against the registry's builders, imported where needed.
+Keras: the architectures are checked against their builders by the registry.
 """
 
 from __future__ import annotations
 
-import argparse
-import copy
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -16,10 +14,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from stages import UserError, run_stage
+from stages import UserError
 
 PARAMS_FILE = Path("params.yaml")
-PRESETS_DIR = Path("presets")
 TRAIN_OVERRIDES = "train"  # key of an `architectures` entry holding its own overrides of the `train` section
 
 
@@ -74,17 +71,19 @@ class Split(Section):
 
 
 class Tokenize(Section):
-    vocab_size: Annotated[int, Field(ge=3)]
-    max_len: PositiveInt
-    padding: Side
-    truncating: Side
-    lowercase: bool
+    """Every key has a default, so a dataset entry may leave out any of them, or `tokenize` altogether."""
+
+    vocab_size: Annotated[int, Field(ge=3)] = 20000
+    max_len: PositiveInt = 1024
+    padding: Side = "post"  # right-padding: masked, and cuDNN-eligible on TensorFlow GPUs
+    truncating: Side = "pre"  # keep a document's end
+    lowercase: bool = True
 
 
 class Dataset(Section):
     source: Source
     split: Split
-    tokenize: Tokenize
+    tokenize: Tokenize = Tokenize()
     class_weight: Literal["none", "balanced"] = "none"
 
 
@@ -175,27 +174,23 @@ def _format(error: dict[str, Any], prefix: tuple[Any, ...] = ()) -> str:
     return f"{key}: {message}{got}"
 
 
-def _first_error(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> ParamsError:
+def first_error(exc: ValidationError, prefix: tuple[Any, ...] = ()) -> ParamsError:
+    """A pydantic error as the one line the user sees, its key path after `prefix`."""
     return ParamsError(_format(exc.errors()[0], prefix))
 
 
-def validate(raw: Any, architectures: bool = True) -> Params:
-    """Turn parsed YAML into Params, or raise ParamsError with one line. `architectures=False` skips checking
-    each architecture's name and hyperparameters against its builder: that imports the registry, and so Keras
-    and its backend (6 to 8 s of TensorFlow start-up), which a stage that builds no model leaves to those
-    that do."""
+def validate(raw: Any) -> Params:
+    """Turn parsed YAML into Params, or raise ParamsError with one line. Each architecture's name and
+    hyperparameters are checked against its builder by `registry.check_architectures`, which imports Keras:
+    stages that build no model start without it."""
     if not isinstance(raw, dict):
         raise ParamsError("params.yaml: expected a mapping of sections at the top level")
     try:
         params = Params.model_validate(raw)
     except ValidationError as exc:
-        raise _first_error(exc) from None
-    for section in ("architectures", "language_models"):
-        for name, values in getattr(params, section).items():
-            if architectures:
-                _check_architecture(section, name, values)
-            if section == "architectures":
-                classifier_train(params, name)  # its `train` overrides, validated as the merged settings
+        raise first_error(exc) from None
+    for name in params.architectures:
+        classifier_train(params, name)  # its `train` overrides, validated as the merged settings
     for name, corpus in params.corpora.items():
         if name in params.datasets:
             raise ParamsError(f"corpora.{name}: also a name in datasets; a name must say which data it is")
@@ -220,59 +215,9 @@ def read_yaml(path: Path) -> Any:
         raise ParamsError(f"{path}:{where}: YAML syntax error: {problem}") from None
 
 
-def load_params(path: Path = PARAMS_FILE, architectures: bool = True) -> Params:
-    """Read and validate params.yaml; a YAML syntax error is a ParamsError too. `architectures`: as in `validate`."""
-    return validate(read_yaml(path), architectures)
-
-
-def apply_overrides(raw: dict, overrides: dict[str, Any]) -> dict:
-    """A copy of parsed params with dotted `key: value` overrides applied, as `dvc exp run -S` applies them."""
-    result = copy.deepcopy(raw)
-    for key, value in overrides.items():
-        *parents, leaf = key.split(".")
-        node = result
-        for depth, part in enumerate(parents, 1):
-            if not isinstance(node, dict) or part not in node:
-                raise ParamsError(f"{key}: {'.'.join(parents[:depth])} is not in params.yaml")
-            node = node[part]
-        node[leaf] = value
-    return result
-
-
-def load_preset(name: str, params_path: Path = PARAMS_FILE) -> dict[str, Any]:
-    """A preset (`presets/<name>.yaml`): a flat mapping of dotted params keys to values, checked by
-    applying it to params.yaml and validating the result, so a stale preset fails before any work."""
-    path = PRESETS_DIR / f"{name}.yaml"
-    if not path.is_file():
-        allowed = ", ".join(sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))) or "none"
-        raise ParamsError(f"--preset {name}: no {path}; allowed: {allowed}")
-    overrides = read_yaml(path)
-    if not isinstance(overrides, dict) or any(isinstance(value, (dict, list)) for value in overrides.values()):
-        raise ParamsError(f"{path}: expected a flat mapping of dotted params keys to plain values")
-    try:
-        validate(apply_overrides(read_yaml(params_path), overrides))
-    except ParamsError as exc:
-        raise ParamsError(f"{path}: {exc}") from None
-    return overrides
-
-
-def epoch_cap(raw: dict, epochs: int) -> dict[str, int]:
-    """Overrides that train every classifier and language model `epochs` epochs at most: `train.epochs`,
-    `lm_train.epochs` and each architecture's own `train.epochs` where it sets one."""
-    overrides = {"train.epochs": epochs, "lm_train.epochs": epochs}
-    for name, entry in raw["architectures"].items():
-        if "epochs" in (entry.get(TRAIN_OVERRIDES) or {}):
-            overrides[f"architectures.{name}.{TRAIN_OVERRIDES}.epochs"] = epochs
-    return overrides
-
-
-def override_args(overrides: dict[str, Any]) -> list[str]:
-    """`dvc exp run` arguments for overrides: -S key=value, booleans as true/false."""
-    return [
-        arg
-        for key, value in overrides.items()
-        for arg in ("-S", f"{key}={str(value).lower() if isinstance(value, bool) else value}")
-    ]
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    """Read and validate params.yaml; a YAML syntax error is a ParamsError too."""
+    return validate(read_yaml(path))
 
 
 def dataset_params(params: Params, name: str) -> Dataset:
@@ -281,45 +226,6 @@ def dataset_params(params: Params, name: str) -> Dataset:
         allowed = ", ".join(sorted(params.datasets))
         raise ParamsError(f"--dataset {name}: not in params.yaml datasets; allowed: {allowed}")
     return params.datasets[name]
-
-
-def is_corpus(params: Params, name: str) -> bool:
-    """Whether `name` is a language-model corpus (else a classification dataset); unknown names are errors."""
-    if name in params.corpora:
-        return True
-    if name in params.datasets:
-        return False
-    allowed = ", ".join(sorted([*params.datasets, *params.corpora]))
-    raise ParamsError(f"--dataset {name}: not in params.yaml datasets or corpora; allowed: {allowed}")
-
-
-def _hyperparams(section: str, entry: dict[str, Any]) -> dict[str, Any]:
-    """An `architectures` entry without its `train` overrides: the builder's arguments."""
-    return {key: value for key, value in entry.items() if not (section == "architectures" and key == TRAIN_OVERRIDES)}
-
-
-def _check_architecture(section: str, name: str, entry: dict[str, Any]) -> None:
-    """An `architectures` or `language_models` entry names a builder that suits the section (language models
-    must predict every step) and holds only that builder's arguments, each of its type and range."""
-    from stages.registry import ARCHITECTURES, architecture_params_model, predicts_every_step  # imports Keras
-
-    allowed = sorted(filter(predicts_every_step, ARCHITECTURES) if section == "language_models" else ARCHITECTURES)
-    if name not in allowed:
-        raise ParamsError(f"{section}.{name}: unknown architecture; allowed: {', '.join(allowed)}")
-    try:
-        architecture_params_model(name).model_validate(_hyperparams(section, entry))
-    except ValidationError as exc:
-        raise _first_error(exc, (section, name)) from None
-
-
-def architecture_kwargs(params: Params, name: str, section: str = "architectures") -> dict[str, Any]:
-    """An architecture's validated hyperparameters from `architectures` or `language_models`, defaults filled in."""
-    from stages.registry import architecture_params_model  # imports Keras, which the caller builds a model with
-
-    entries = getattr(params, section)
-    if name not in entries:
-        raise ParamsError(f"--arch {name}: not in params.yaml {section}; allowed: {', '.join(sorted(entries))}")
-    return architecture_params_model(name).model_validate(_hyperparams(section, entries[name])).model_dump()
 
 
 def classifier_train(params: Params, name: str) -> ClassifierTrain:
@@ -331,17 +237,4 @@ def classifier_train(params: Params, name: str) -> ClassifierTrain:
     try:
         return ClassifierTrain.model_validate(params.train.model_dump() | overrides)
     except ValidationError as exc:
-        raise _first_error(exc, ("architectures", name, TRAIN_OVERRIDES)) from None
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Print a preset as `dvc exp run` arguments: dvc exp run $(python -m stages.params --preset NAME)"
-    )
-    parser.add_argument("--preset", required=True, help="a file name in presets/, without .yaml")
-    args = override_args(load_preset(parser.parse_args(argv).preset))
-    print("\n".join(" ".join(pair) for pair in zip(args[::2], args[1::2], strict=True)))
-
-
-if __name__ == "__main__":
-    run_stage(main)
+        raise first_error(exc, ("architectures", name, TRAIN_OVERRIDES)) from None

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from stages import UserError, require, run_stage
-from stages.data import Paths, read_json, read_lines
-from stages.evaluate import BATCH_VALUES, probabilities_by_length
-from stages.params import architecture_kwargs, dataset_params, load_params
-from stages.registry import load_model
-from stages.tokenize import encode, fill_empty, pad, words
+from stages.data import read_json, read_lines
+from stages.params import dataset_params, load_params
+from stages.registry import architecture_kwargs, check_architectures, load_model
+from stages.scoring import BATCH_VALUES, probabilities_by_length
+from stages.task import Task
+from stages.text import encode, fill_empty, pad, words
 
 NO_TEXTS = "no texts given: pass them as arguments, one per line on stdin, or with --file"
 
@@ -31,10 +32,10 @@ class Predictor:
     """A trained model plus the tokenize stage's vocabulary and settings, loaded once."""
 
     def __init__(self, dataset: str, arch: str):
-        params = load_params()
-        settings = dataset_params(params, dataset)
+        params = check_architectures(load_params())
+        settings, kind = dataset_params(params, dataset), Task(dataset, language_model=False)
         architecture_kwargs(params, arch)
-        paths, stage, tokenize = Paths(dataset), f"train@{dataset}-{arch}", f"tokenize@{dataset}"
+        paths, stage, tokenize = kind.paths, kind.stage("train", arch), kind.stage("tokenize")
         self.model_path = paths.models / f"{arch}.keras"
         require(
             {

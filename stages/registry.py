@@ -3,8 +3,8 @@
 A builder returns the layers between the embedding and the output head. Its keyword
 arguments, with their type hints and defaults, are exactly the keys allowed under
 `architectures.<name>` in params.yaml, so adding an architecture is one function here
-plus one entry there. The custom layers and the optimizer that saved models are made of live
-here too, registered with Keras, so that whatever loads a model through this module can read it.
+plus one entry there. It also checks params.yaml's model entries against the builders, and loads saved
+models (their custom layers and optimizer registered by importing their modules).
 """
 
 from __future__ import annotations
@@ -14,14 +14,18 @@ import zipfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import keras
-import numpy as np
-from keras import layers, ops
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from keras import layers
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from stages import UserError
+from stages import (
+    UserError,
+    optimizers,  # noqa: F401  registered with Keras: a saved model keeps its optimizer
+)
+from stages.layers import AttentionPooling, MaskedConv1D, MaskedGlobalMax, MaskedMaxPooling1D, RegionSum
+from stages.params import TRAIN_OVERRIDES, Params, ParamsError, first_error
 
 Units = Annotated[int, Field(gt=0)]
 Rate = Annotated[float, Field(ge=0, lt=1)]
@@ -41,145 +45,6 @@ def recurrent(cell: Cell, units: int, dropout: float, return_sequences: bool = F
     """A recurrent layer of the given cell; defaults stay cuDNN-eligible on TensorFlow GPUs."""
     layer = {"simple": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}[cell]
     return layer(units, dropout=dropout, return_sequences=return_sequences)
-
-
-@keras.saving.register_keras_serializable(package="rnnlab")
-class MaskedConv1D(layers.Conv1D):
-    """Conv1D that keeps the padding mask: `same` padding keeps the length, and padded steps
-    are zeroed on the way in and out, so a review scores the same however much padding follows."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, padding="same", **kwargs)
-        self.supports_masking = True
-
-    def call(self, inputs, mask=None):
-        if mask is None:
-            return super().call(inputs)
-        keep = ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
-        return super().call(inputs * keep) * keep
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("padding")
-        return config
-
-
-@keras.saving.register_keras_serializable(package="rnnlab")
-class MaskedMaxPooling1D(layers.MaxPooling1D):
-    """Max pooling that pools the padding mask too: a window is real if any step in it is."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, padding="same", **kwargs)
-        self.supports_masking = True
-
-    def compute_mask(self, inputs, mask=None):
-        if mask is None:
-            return None
-        steps = ops.expand_dims(ops.cast(mask, "float32"), -1)
-        # ints, not the layer's 1-tuples: the model file keeps this op with its arguments, a tuple comes back
-        # from it as a list, and JAX's max_pool rejects a list (a saved cnn_rnn could not predict on JAX)
-        pooled = ops.max_pool(steps, self.pool_size[0], self.strides[0], padding="same")
-        return ops.squeeze(pooled, -1) > 0
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("padding")
-        return config
-
-
-@keras.saving.register_keras_serializable(package="rnnlab")
-class AttentionPooling(layers.Layer):
-    """Additive (Bahdanau) attention pooling: score every step with v . tanh(W h + b), softmax the scores
-    over the real (unmasked) steps, and return the steps' weighted sum: one vector, wherever the cues are."""
-
-    def __init__(self, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.hidden = layers.Dense(units, activation="tanh")
-        self.score = layers.Dense(1, use_bias=False)
-        self.supports_masking = True
-
-    def build(self, input_shape):
-        self.hidden.build(input_shape)
-        self.score.build((*input_shape[:-1], self.units))
-
-    def call(self, inputs, mask=None):
-        scores = ops.squeeze(self.score(self.hidden(inputs)), -1)
-        if mask is not None:
-            scores = ops.where(mask, scores, ops.full_like(scores, -1e9))
-        weights = ops.softmax(scores, axis=-1)
-        return ops.sum(inputs * ops.expand_dims(weights, -1), axis=1)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
-
-
-@keras.saving.register_keras_serializable(package="rnnlab")
-class RegionSum(layers.Layer):
-    """Johnson & Zhang's convolution over one-hot words, read from an embedding cut into `region` equal parts:
-    step t sums part k of the word at t + k - region // 2, adds a bias and applies a ReLU. Each (offset, word)
-    pair has its own vector, so a region is not squeezed through a narrow word embedding first."""
-
-    def __init__(self, region: int = 3, **kwargs):
-        super().__init__(**kwargs)
-        self.region = region
-        self.supports_masking = True
-
-    def build(self, input_shape):
-        width = input_shape[-1]
-        if width % self.region:
-            raise UserError(
-                f"embedding_dim {width} (train.embedding_dim, or the architecture's own train.embedding_dim) is "
-                f"not a multiple of region {self.region}: the layer reads one equal part of each word's embedding "
-                f"per word of its region"
-            )
-        self.features = width // self.region
-        self.bias = self.add_weight(shape=(self.features,), initializer="zeros", name="bias")
-
-    def call(self, inputs, mask=None):
-        if mask is not None:  # padding contributes nothing to its neighbours' regions
-            inputs = inputs * ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
-        total = self.bias  # a split and shifted concatenations: 2-3x faster on a TF CPU than slices + pads
-        for k, part in enumerate(ops.split(inputs, self.region, axis=-1)):
-            offset = k - self.region // 2
-            if offset < 0:  # step t reads the word -offset steps before it
-                part = ops.concatenate([ops.zeros_like(part[:, :-offset]), part[:, :offset]], axis=1)
-            elif offset > 0:
-                part = ops.concatenate([part[:, offset:], ops.zeros_like(part[:, :offset])], axis=1)
-            total = total + part
-        return ops.relu(total)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], input_shape[-1] // self.region)
-
-    def get_config(self):
-        return {**super().get_config(), "region": self.region}
-
-
-@keras.saving.register_keras_serializable(package="rnnlab")
-class MaskedGlobalMax(layers.Layer):
-    """Each channel's largest value over the real (unmasked) steps of a review: a feature counts wherever it fires."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.supports_masking = True
-
-    def call(self, inputs, mask=None):
-        if mask is not None:
-            inputs = ops.where(ops.expand_dims(mask, -1), inputs, ops.full_like(inputs, -1e9))
-        return ops.max(inputs, axis=1)
-
-    def compute_mask(self, inputs, mask=None):
-        return None
-
-    def compute_output_shape(self, input_shape):
-        return (input_shape[0], input_shape[-1])
 
 
 @architecture
@@ -257,59 +122,6 @@ def seq_cnn(region: Units = 3, dropout: Rate = 0.5) -> list[layers.Layer]:
     return [RegionSum(region), MaskedGlobalMax(), layers.Dropout(dropout)]
 
 
-def is_row_gradient(gradient) -> bool:
-    """TensorFlow hands an embedding's gradient over as the rows a batch used (tf.IndexedSlices): recognised
-    by name, so this module imports no backend. JAX and torch give every gradient dense."""
-    return type(gradient).__name__ == "IndexedSlices"
-
-
-def summed_rows(gradient):
-    """A row gradient with each row once: a word used twice in a batch arrives as two slices."""
-    import tensorflow as tf  # row gradients come from TensorFlow only
-
-    rows, position = tf.unique(gradient.indices)
-    values = tf.math.unsorted_segment_sum(gradient.values, position, tf.size(rows))
-    return tf.IndexedSlices(values, rows, gradient.dense_shape)
-
-
-@keras.saving.register_keras_serializable(package="rnnlab")  # a saved model keeps its optimizer
-class LazyAdam(keras.optimizers.Adam):
-    """Adam that moves only the embedding rows a batch used, and only their moments (TF Addons' LazyAdam):
-    Adam's dense update of seq_cnn's 30 M-value table cost more than the rest of its step on a CPU. Wherever
-    a gradient is dense (every weight but an embedding on TensorFlow), this is Adam."""
-
-    def _clip_by_norm(self, values, axes=None):
-        if not is_row_gradient(values):
-            return super()._clip_by_norm(values, axes)
-        values = summed_rows(values)  # Adam's clipping would make it dense, and square a repeated word's slices apart
-        norm = ops.sqrt(ops.sum(ops.square(values.values)))
-        return type(values)(values.values * (self.clipnorm / ops.maximum(norm, self.clipnorm)), values.indices)
-
-    def update_step(self, gradient, variable, learning_rate):
-        if not is_row_gradient(gradient):
-            return super().update_step(gradient, variable, learning_rate)
-        import tensorflow as tf
-
-        gradient = summed_rows(gradient)  # already summed when clipped; then this costs little
-        rows, values, dtype = gradient.indices, ops.cast(gradient.values, variable.dtype), variable.dtype
-        step = ops.cast(self.iterations + 1, dtype)
-        bias_correction = ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step)) / (
-            1 - ops.power(ops.cast(self.beta_1, dtype), step)
-        )
-        index = self._get_variable_index(variable)
-        m, v = self._momentums[index], self._velocities[index]
-        # Gathered from the variables themselves: after a whole read, each scatter below would copy the table.
-        m_rows = self.beta_1 * tf.gather(m.value, rows) + (1 - self.beta_1) * values
-        v_rows = self.beta_2 * tf.gather(v.value, rows) + (1 - self.beta_2) * ops.square(values)
-        step_rows = ops.cast(learning_rate, dtype) * bias_correction * m_rows / (ops.sqrt(v_rows) + self.epsilon)
-        self.assign(m, tf.IndexedSlices(m_rows, rows))
-        self.assign(v, tf.IndexedSlices(v_rows, rows))
-        self.assign_sub(variable, tf.IndexedSlices(step_rows, rows))
-
-
-OPTIMIZERS = {"adam": keras.optimizers.Adam, "lazy_adam": LazyAdam}
-
-
 def predicts_every_step(name: str) -> bool:
     """Builders with a keyword-only `sequences` flag can output every step, causally: language models.
     (A bidirectional layer reads the future; pooling drops steps.)"""
@@ -364,12 +176,6 @@ def build_language_model(name: str, hyperparams: dict, vocab_size: int, embeddin
     return keras.Model(inputs, outputs, name=name)
 
 
-def class_probabilities(model: keras.Model, x, batch_size: int = 512) -> np.ndarray:
-    """P(class) for every row, shape (rows, classes), whichever head the model has."""
-    output = model.predict(x, batch_size=batch_size, verbose=0).astype(np.float64)
-    return np.concatenate([1 - output, output], axis=1) if output.shape[1] == 1 else output
-
-
 def load_model(path: Path, stage: str) -> keras.Model:
     """Keras safe_mode: a model file that carries Python code (a Lambda) is refused, never run."""
     try:
@@ -381,3 +187,31 @@ def load_model(path: Path, stage: str) -> keras.Model:
             f"{path}: refused or unreadable ({reason}); models load in Keras safe_mode, so no code in a model file "
             f"runs; `dvc repro {stage}` rebuilds it"
         ) from None
+
+
+def _hyperparams(section: str, entry: dict[str, Any]) -> dict[str, Any]:
+    """An `architectures` entry without its `train` overrides: the builder's arguments."""
+    return {key: value for key, value in entry.items() if not (section == "architectures" and key == TRAIN_OVERRIDES)}
+
+
+def check_architectures(params: Params) -> Params:
+    """Every `architectures` and `language_models` entry names a builder that suits its section (language
+    models must predict every step) and holds only that builder's arguments, each of its type and range."""
+    for section in ("architectures", "language_models"):
+        allowed = sorted(filter(predicts_every_step, ARCHITECTURES) if section == "language_models" else ARCHITECTURES)
+        for name, entry in getattr(params, section).items():
+            if name not in allowed:
+                raise ParamsError(f"{section}.{name}: unknown architecture; allowed: {', '.join(allowed)}")
+            try:
+                architecture_params_model(name).model_validate(_hyperparams(section, entry))
+            except ValidationError as exc:
+                raise first_error(exc, (section, name)) from None
+    return params
+
+
+def architecture_kwargs(params: Params, name: str, section: str = "architectures") -> dict[str, Any]:
+    """An architecture's validated hyperparameters from `architectures` or `language_models`, defaults filled in."""
+    entries = getattr(params, section)
+    if name not in entries:
+        raise ParamsError(f"--arch {name}: not in params.yaml {section}; allowed: {', '.join(sorted(entries))}")
+    return architecture_params_model(name).model_validate(_hyperparams(section, entries[name])).model_dump()

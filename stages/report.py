@@ -19,30 +19,17 @@ from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix
 
 from stages import require, run_stage
-from stages.data import SPLITS, Paths, atomic_write, read_json
-from stages.params import TRAIN_OVERRIDES, Params, is_corpus, load_params
-
-COLUMNS = (
-    "accuracy",
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "log_loss",
-    "val_accuracy",
-    "params",
-    "train_seconds",
-    "seconds_to_best",
-    "epochs",
-)
+from stages.data import SPLITS, atomic_write, read_json
+from stages.metrics import CLASSIFIER_COLUMNS, LANGUAGE_MODEL_COLUMNS
+from stages.params import TRAIN_OVERRIDES, Params, load_params
+from stages.task import Task, task
 
 
-def results_table(metrics: dict[str, dict]) -> str:
-    """Markdown table, one row per model, best accuracy first."""
-    header = "| model | " + " | ".join(COLUMNS) + " |\n|" + " --- |" * (len(COLUMNS) + 1) + "\n"
-    rows = sorted(metrics.items(), key=lambda item: -item[1]["accuracy"])
+def results_table(rows: list[tuple[str, dict]], columns: tuple[str, ...]) -> str:
+    """Markdown table, one row per model in the given order."""
+    header = "| model | " + " | ".join(columns) + " |\n|" + " --- |" * (len(columns) + 1) + "\n"
     return header + "".join(
-        f"| {name} | " + " | ".join(_cell(column, values.get(column)) for column in COLUMNS) + " |\n"
+        f"| {name} | " + " | ".join(_cell(column, values.get(column)) for column in columns) + " |\n"
         for name, values in rows
     )
 
@@ -121,6 +108,7 @@ def _save(fig: plt.Figure, path: Path) -> None:
 def render(params: Params, name: str, metrics: dict[str, dict], baseline: dict, stats: dict) -> str:
     """The report's Markdown; figures are referenced relative to the report."""
     archs = list(metrics)
+    rows = metrics | {"baseline (TF-IDF + logistic regression)": baseline}
     train, settings = params.train, params.datasets[name]
     classes = stats["classes"]
     data_rows = "".join(
@@ -150,7 +138,7 @@ stopping and model selection used the validation split carved from train.
 
 ## Results on the test split
 
-{results_table(metrics | {"baseline (TF-IDF + logistic regression)": baseline})}
+{results_table(sorted(rows.items(), key=lambda item: -item[1]["accuracy"]), CLASSIFIER_COLUMNS)}
 Shared training settings: embedding {embedding}, batch {train.batch_size}, {train.optimizer} lr {train.learning_rate}
 ({train.schedule}), clipnorm {train.clipnorm or "none"}, {stopping}, max_len {train.max_len or "all"} (tokens read per
 review), padding {padding}, {weighting}.{own_settings}
@@ -182,20 +170,6 @@ Architectures: {", ".join(f"`{a}`" for a in archs)}. Hyperparameters: `params.ya
 """
 
 
-LM_COLUMNS = (
-    "cross_entropy",
-    "bits_per_char",
-    "perplexity",
-    "accuracy",
-    "top5_accuracy",
-    "f1",
-    "val_loss",
-    "params",
-    "train_seconds",
-    "epochs",
-)
-
-
 def longest_repeat(text: str) -> int:
     """How many times a phrase of one to three words repeats back to back: 3 for "the way the way the way",
     the notebooks' failure mode; 1 when nothing repeats."""
@@ -211,12 +185,8 @@ def longest_repeat(text: str) -> int:
 
 def render_language_model(params: Params, name: str, metrics: dict[str, dict], stats: dict, samples: dict) -> str:
     """The language-model report: metrics, then what the numbers mean: samples at each temperature."""
-    rows = sorted(metrics.items(), key=lambda item: item[1]["cross_entropy"])
-    header = "| model | " + " | ".join(LM_COLUMNS) + " |\n|" + " --- |" * (len(LM_COLUMNS) + 1) + "\n"
-    table = header + "".join(
-        f"| {arch} | " + " | ".join(_cell(column, values.get(column)) for column in LM_COLUMNS) + " |\n"
-        for arch, values in rows
-    )
+    rows = sorted(metrics.items(), key=lambda item: item[1]["cross_entropy"])  # best first
+    table = results_table(rows, LANGUAGE_MODEL_COLUMNS)
     settings, corpus = params.lm_train, params.corpora[name]
     sample_sections = "".join(
         f"### {arch}\n\n"
@@ -258,16 +228,16 @@ train / validation / test: {stats["train"]["characters"]:,} / {stats["val"]["cha
 """
 
 
-def report_inputs(name: str, archs: list[str], corpus: bool) -> dict[Path, str]:
+def report_inputs(kind: Task, archs: list[str]) -> dict[Path, str]:
     """Every file the report needs, with the stage that writes it; DVCLive curves are drawn where present."""
-    paths, prefix = Paths(name), "lm_" if corpus else ""
-    needs = {paths.stats: f"{prefix}tokenize@{name}"}
-    if not corpus:
-        needs[paths.metrics / "baseline.json"] = f"baseline@{name}"
+    paths = kind.paths
+    needs = {paths.stats: kind.stage("tokenize")}
+    if not kind.language_model:
+        needs[paths.metrics / "baseline.json"] = kind.stage("baseline")
     for arch in archs:
-        evaluate = f"{prefix}evaluate@{name}-{arch}"
+        evaluate = kind.stage("evaluate", arch)
         needs[paths.metrics / f"{arch}.json"] = evaluate
-        needs[paths.report / "samples" / f"{arch}.json" if corpus else paths.predictions / f"{arch}.csv"] = evaluate
+        needs[paths.samples / f"{arch}.json" if kind.language_model else paths.predictions / f"{arch}.csv"] = evaluate
     return needs
 
 
@@ -275,17 +245,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True, help="a dataset or corpus name from params.yaml")
     args = parser.parse_args(argv)
-    params = load_params(architectures=False)  # builds no model: leaves the registry (and Keras) unimported
-    corpus = is_corpus(params, args.dataset)
-    paths = Paths(args.dataset)
-    archs = list(params.language_models if corpus else params.architectures)
-    require(report_inputs(args.dataset, archs, corpus))  # before any figure is written
+    params = load_params()
+    kind = task(params, args.dataset)
+    paths, archs = kind.paths, kind.architectures(params)
+    require(report_inputs(kind, archs))  # before any figure is written
     metrics = {arch: read_json(paths.metrics / f"{arch}.json") for arch in archs}
     stats = read_json(paths.stats)
     figures = paths.report / "figures"
     plot_curves({arch: paths.live / arch for arch in archs}, figures / "curves.png")
-    if corpus:
-        samples = {arch: read_json(paths.report / "samples" / f"{arch}.json") for arch in archs}
+    if kind.language_model:
+        samples = {arch: read_json(paths.samples / f"{arch}.json") for arch in archs}
         report = render_language_model(params, args.dataset, metrics, stats, samples)
     else:
         baseline = read_json(paths.metrics / "baseline.json")
@@ -294,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
         plot_accuracy_vs_time(metrics | {"baseline": baseline}, figures / "accuracy_vs_time.png")
         report = render(params, args.dataset, metrics, baseline, stats)
     atomic_write(paths.report / "report.md", lambda tmp: tmp.write_text(report))
-    print(f"{'lm_' if corpus else ''}report@{args.dataset}: wrote {paths.report / 'report.md'} and {figures}/")
+    print(f"{kind.stage('report')}: wrote {paths.report / 'report.md'} and {figures}/")
 
 
 if __name__ == "__main__":

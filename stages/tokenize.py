@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
-from collections import Counter
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +17,6 @@ from stages import run_stage
 from stages.data import (
     SPLITS,
     DataError,
-    Paths,
     assign_splits,
     corpus_splits,
     read_corpus,
@@ -28,54 +24,9 @@ from stages.data import (
     replace_dir,
     write_json,
 )
-from stages.params import Corpus, Dataset, Tokenize, is_corpus, load_params
-
-PAD, OOV = "<pad>", "<oov>"  # ids 0 and 1
-OOV_ID = 1
-REPLACEMENT = "\ufffd"  # what the readers decode bytes that are not UTF-8 to
-WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
-LINE_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
-
-
-def words(text: str, lowercase: bool = True) -> list[str]:
-    """Split a text into words; HTML `<br />` tags (IMDB has them) are line breaks, not words."""
-    text = LINE_BREAK.sub(" ", text)
-    return WORD.findall(text.lower() if lowercase else text)
-
-
-def build_vocab(documents: Iterable[list[str]], size: int) -> list[str]:
-    """The `size - 2` most frequent words after the padding and out-of-vocabulary tokens."""
-    counts = Counter(word for document in documents for word in document)
-    return [PAD, OOV, *(word for word, _ in counts.most_common(size - 2))]
-
-
-def encode(documents: Iterable[list[str]], vocab: list[str]) -> list[np.ndarray]:
-    """Map words to ids; unknown words become the OOV id."""
-    index = {word: i for i, word in enumerate(vocab)}
-    return [encode_one(document, index) for document in documents]
-
-
-def encode_one(document: list[str], index: dict[str, int]) -> np.ndarray:
-    return np.array([index.get(word, OOV_ID) for word in document], dtype=np.int32)
-
-
-def fill_empty(sequences: list[np.ndarray]) -> list[np.ndarray]:
-    """A review without words becomes one `<oov>` token, not an all-padding row: the mask would hide
-    every step, which cuDNN's RNN kernels refuse, and it still gets exactly one prediction."""
-    return [s if len(s) else np.array([OOV_ID], dtype=np.int32) for s in sequences]
-
-
-def pad(sequences: list[np.ndarray], settings: Tokenize) -> np.ndarray:
-    """Rows of `max_len` ids, padded with 0 and truncated as `keras.utils.pad_sequences` does (a test holds them
-    equal), but without importing Keras, and so TensorFlow: 6 to 8 s of this stage's start-up."""
-    rows = np.zeros((len(sequences), settings.max_len), dtype=np.int32)
-    for row, ids in zip(rows, sequences, strict=True):
-        kept = ids[-settings.max_len :] if settings.truncating == "pre" else ids[: settings.max_len]
-        if settings.padding == "pre":
-            row[settings.max_len - len(kept) :] = kept
-        else:
-            row[: len(kept)] = kept
-    return rows
+from stages.params import Corpus, Dataset, Tokenize, load_params
+from stages.task import Paths, task
+from stages.text import OOV_ID, REPLACEMENT, build_vocab, encode_one, fill_empty, pad, words
 
 
 class SplitWriter:
@@ -195,19 +146,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dataset", required=True, help="a dataset name from params.yaml")
     args = parser.parse_args(argv)
-    params = load_params(architectures=False)  # builds no model: leaves the registry (and Keras) unimported
-    paths = Paths(args.dataset)
-    if is_corpus(params, args.dataset):
+    params = load_params()
+    kind = task(params, args.dataset)
+    paths = kind.paths
+    if kind.language_model:
         stats = replace_dir(paths.tokenized, lambda out: tokenize_corpus(params.corpora[args.dataset], paths, out))
         write_json(paths.stats, stats)
         counts = ", ".join(f"{split} {stats[split]['characters']:,}" for split in SPLITS)
-        print(f"lm_tokenize@{args.dataset}: wrote {paths.tokenized} ({counts} characters, {stats['vocab_size']} ids)")
+        print(f"{kind.stage('tokenize')}: wrote {paths.tokenized} ({counts} characters, {stats['vocab_size']} ids)")
         return
     stats = replace_dir(paths.tokenized, lambda out: tokenize(params.datasets[args.dataset], paths, params.seed, out))
     write_json(paths.stats, stats)
     counts = ", ".join(f"{split} {stats[split]['documents']:,}" for split in SPLITS)
     print(
-        f"tokenize@{args.dataset}: wrote {paths.tokenized} ({counts} documents, {stats['vocab_size']:,} words, "
+        f"{kind.stage('tokenize')}: wrote {paths.tokenized} ({counts} documents, {stats['vocab_size']:,} words, "
         f"{len(stats['classes'])} classes) and {paths.stats}"
     )
 

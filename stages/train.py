@@ -22,12 +22,9 @@ import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
 from stages import UserError, run_stage
+from stages.batching import LengthBatches, bucket_width, crop
 from stages.data import (
-    Paths,
     atomic_write,
-    batch_width,
-    crop,
-    cut_to_longest,
     load_arrays,
     load_ids,
     read_lines,
@@ -36,8 +33,10 @@ from stages.data import (
     write_json,
 )
 from stages.distribution import distribution_scope, is_chief, replicas
-from stages.params import ClassifierTrain, Params, Train, architecture_kwargs, classifier_train, is_corpus, load_params
-from stages.registry import OPTIMIZERS, build_language_model, build_model
+from stages.optimizers import OPTIMIZERS
+from stages.params import ClassifierTrain, Params, Train, classifier_train, load_params
+from stages.registry import architecture_kwargs, build_language_model, build_model, check_architectures
+from stages.task import Paths, Task, task
 
 if TYPE_CHECKING:  # imported at run time by main() only: the training functions run without DVC
     from dvclive import Live
@@ -86,59 +85,6 @@ class EpochClock(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         self.ends.append(time.perf_counter() - self.started)
-
-
-class LengthBatches(keras.utils.PyDataset):
-    """Length bucketing: batches of documents of similar length, each cut to its longest document rounded
-    up to a multiple of `width_step` tokens (fewer shapes to compile: JAX compiles a program for each).
-    With the padding masked the model is the same, but a batch of short reviews no longer steps through
-    `max_len` positions. Batches are regrouped every epoch from a seeded shuffle: documents are sorted by
-    length only within pools of 50 batches. The widest and the narrowest batch lead each epoch:
-    TensorFlow's input signature is read from the first two batches, so they must differ in width
-    wherever any batches do."""
-
-    POOL = 50
-
-    def __init__(
-        self,
-        x: np.ndarray,
-        y: np.ndarray,
-        lengths: np.ndarray,
-        batch_size: int,
-        pre_padded: bool,
-        seed: int,
-        width_step: int,
-    ):
-        super().__init__()
-        self.x, self.y, self.lengths = x, y, lengths
-        self.batch_size, self.pre_padded, self.width_step = batch_size, pre_padded, width_step
-        self.rng = np.random.default_rng(seed)
-        self.on_epoch_end()
-
-    def on_epoch_end(self) -> None:
-        order = self.rng.permutation(len(self.y))
-        size, pool = self.batch_size, self.batch_size * self.POOL
-        chunks = np.split(order, range(pool, len(order), pool))
-        pools = [chunk[np.argsort(self.lengths[chunk], kind="stable")] for chunk in chunks]
-        batches = [batch for chunk in pools for batch in np.split(chunk, range(size, len(chunk), size))]
-        batches = [batches[i] for i in self.rng.permutation(len(batches))]
-        widths = [batch_width(self.lengths[batch], self.width_step, self.x.shape[1]) for batch in batches]
-        lead = list(dict.fromkeys([int(np.argmax(widths)), int(np.argmin(widths))]))
-        self.batches = [batches[i] for i in lead] + [b for i, b in enumerate(batches) if i not in lead]
-
-    def __len__(self) -> int:
-        return len(self.batches)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = np.sort(self.batches[index])
-        return cut_to_longest(self.x[rows], self.lengths[rows], self.width_step, self.pre_padded), self.y[rows]
-
-
-def bucket_width(configured: int, backend: str) -> int:
-    """`train.bucket_width`, where 0 picks by backend: JAX compiles a program for every batch width it meets,
-    so it gets a coarse grid (128: fewer compilations); TensorFlow and torch pay little per width, so they get
-    a fine one (32: fewer padded steps)."""
-    return configured or (128 if backend == "jax" else 32)
 
 
 Inputs = tuple[np.ndarray, np.ndarray] | keras.utils.PyDataset
@@ -222,6 +168,7 @@ def fit(
         "seconds_to_best": round(clock.ends[best], 1),  # when the kept weights existed: time to final accuracy
         "params": model.count_params(),
         "replicas": devices,
+        "backend": keras.backend.backend(),  # KERAS_BACKEND: results differ between backends
     }
     return model, summary
 
@@ -249,7 +196,7 @@ def train_classifier(
         keras.metrics.BinaryAccuracy if classes == 2 else keras.metrics.SparseCategoricalAccuracy,
         settings,
         data,
-        f"train@{dataset}-{arch}",
+        Task(dataset, language_model=False).stage("train", arch),
         loggers,
         class_weights(arrays["train"]["y"], classes, params.datasets[dataset].class_weight),
     )
@@ -271,7 +218,7 @@ def train_language_model(
         keras.metrics.SparseCategoricalAccuracy,
         settings,
         data,
-        f"lm_train@{corpus}-{arch}",
+        Task(corpus, language_model=True).stage("train", arch),
         loggers,
     )
     return model, summary | {"val_bits_per_char": round(summary["val_loss"] / math.log(2), 4)}
@@ -282,26 +229,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--dataset", required=True, help="a dataset or corpus name from params.yaml")
     parser.add_argument("--arch", required=True, help="an architecture name from params.yaml")
     args = parser.parse_args(argv)
-    params = load_params()
-    corpus = is_corpus(params, args.dataset)  # fail on an unknown --dataset or --arch before any work
-    architecture_kwargs(params, args.arch, "language_models" if corpus else "architectures")
-    paths = Paths(args.dataset)
-    stage = f"{'lm_train' if corpus else 'train'}@{args.dataset}-{args.arch}"
-    settings = params.lm_train if corpus else classifier_train(params, args.arch)
+    params = check_architectures(load_params())
+    kind = task(params, args.dataset)  # fail on an unknown --dataset or --arch before any work
+    architecture_kwargs(params, args.arch, kind.models_section)
+    paths, stage, settings = kind.paths, kind.stage("train", args.arch), kind.train_settings(params, args.arch)
     live_dir = paths.live / args.arch
     from dvclive import Live  # here only: the training functions above run without DVC
 
     try:
         with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
-            model, summary = (train_language_model if corpus else train_classifier)(
+            model, summary = (train_language_model if kind.language_model else train_classifier)(
                 params, args.dataset, args.arch, [LiveLogger(live)]
             )
     except Exception as exc:
         shutil.rmtree(live_dir, ignore_errors=True)  # a failed run's curves must not pass for results
         if not out_of_memory(exc):
             raise
-        section = "lm_train" if corpus else "train"
-        length = f"corpora.{args.dataset}.seq_len" if corpus else "train.max_len"
+        section = kind.train_section
+        length = f"corpora.{args.dataset}.seq_len" if kind.language_model else "train.max_len"
         raise UserError(
             f"{stage}: out of memory ({type(exc).__name__}); lower {section}.batch_size, {length}, "
             f"{section}.embedding_dim or the architecture's size"

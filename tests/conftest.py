@@ -14,8 +14,8 @@ import pytest
 import yaml
 from filelock import FileLock
 
-from stages import child_environment, run_stage
-from stages.params import epoch_cap
+from stages import run_stage
+from stages.presets import epoch_cap
 from tests import fakes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,7 @@ def git(project: Path, *args: str) -> str:
 
 
 def project_env(mirror: Path | None) -> dict[str, str]:
-    env = child_environment()  # a stage run through DVC makes its own oneDNN choice, as under the user's shell
+    env = dict(os.environ)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("RNNLAB_DATA_MIRROR", None)
@@ -178,10 +178,21 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+TINY_FIXTURES = {"tiny_project", "tiny_copy", "committed"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked slow go first: pytest-xdist hands tests out in collection order, so the longest
-    start early and the workers finish together instead of one running a long test alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+    """Tests marked slow go first: pytest-xdist hands tests out in collection order, so the longest start early
+    and the workers finish together instead of one running a long test alone at the end. Among the slow ones,
+    those on the tiny project lead, so that one worker builds it while the other runs the rest; among the
+    others, they come last, so that no worker sits waiting for the build while tests that need no project
+    are left."""
+
+    def order(item: pytest.Item) -> int:
+        slow, tiny = item.get_closest_marker("slow") is not None, bool(TINY_FIXTURES & set(item.fixturenames))
+        return (0 if tiny else 1) if slow else (3 if tiny else 2)
+
+    items.sort(key=order)
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]) -> Path:
@@ -220,3 +231,11 @@ def in_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_mirror: Pat
     monkeypatch.chdir(project)
     monkeypatch.setenv("RNNLAB_DATA_MIRROR", str(fake_mirror))
     return project
+
+
+@pytest.fixture
+def tiny_copy(tiny_project: Path, tmp_path: Path) -> Path:
+    """A copy of the finished tiny project that a test may change (shares the DVC cache layout)."""
+    dest = tmp_path / "copy"
+    shutil.copytree(tiny_project, dest, symlinks=True)
+    return dest

@@ -32,7 +32,8 @@ import json, sys
 import keras, numpy as np
 from stages import UserError
 from stages.distribution import distribution_scope
-from stages.registry import LazyAdam, build_model
+from stages.optimizers import LazyAdam
+from stages.registry import build_model
 
 distribution, cpu_devices, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 keras.utils.set_random_seed(0)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import stages.generate
+import stages.sampling
 from stages.data import corpus_splits, windows
 from stages.evaluate import write_char_predictions
 from stages.metrics import language_model_metrics
@@ -17,29 +18,9 @@ from stages.params import Corpus, Source
 from stages.report import longest_repeat
 from stages.tokenize import char_vocab
 from tests.conftest import make_project, project_env, run, run_main
-from tests.test_pipeline import LANGUAGE_MODELS, stages_run
+from tests.test_pipeline import LANGUAGE_MODELS, check_metrics, stages_run
 
 ENV = project_env(None)
-LM_METRIC_KEYS = {
-    "accuracy",
-    "top5_accuracy",
-    "cross_entropy",
-    "bits_per_char",
-    "perplexity",
-    "precision",
-    "recall",
-    "f1",
-    "characters",
-    "epochs",
-    "best_epoch",
-    "val_accuracy",
-    "val_loss",
-    "val_bits_per_char",
-    "train_seconds",
-    "seconds_to_best",
-    "params",
-    "replicas",
-}
 CORPUS = Corpus(source=Source(url="x.txt", format="text"), val_fraction=0.1, test_fraction=0.2, seq_len=5)
 
 
@@ -108,7 +89,7 @@ def test_stepping_one_character_at_a_time_computes_what_the_model_computes(arch:
     keras.utils.set_random_seed(0)
     model = build_language_model(arch, hyperparams, vocab_size=12, embedding_dim=4)
     window = np.random.default_rng(0).integers(0, 12, (1, 30)).astype("int32")
-    step = stages.generate.Stepper(model)
+    step = stages.sampling.Stepper(model)
     states, stepped = [np.zeros((1, size), "float32") for size in step.state_sizes], []
     for char_id in window[0]:
         logits, *states = step.predict_on_batch([np.array([char_id], "int32"), *states])
@@ -140,8 +121,7 @@ def test_repro_trains_and_scores_every_language_model(tiny_project: Path):
     assert stats["train"]["characters"] + stats["val"]["characters"] + stats["test"]["characters"] == 18529
     report = (tiny_project / "reports/shakespeare/report.md").read_text()
     for arch in LANGUAGE_MODELS:
-        metrics = json.loads((tiny_project / f"metrics/shakespeare/{arch}.json").read_text())
-        assert set(metrics) == LM_METRIC_KEYS, arch
+        metrics = check_metrics(tiny_project, "shakespeare", arch)
         assert metrics["bits_per_char"] == pytest.approx(metrics["cross_entropy"] / math.log(2), abs=1e-3)
         assert 0 <= metrics["accuracy"] <= metrics["top5_accuracy"] <= 1
         samples = json.loads((tiny_project / f"reports/shakespeare/samples/{arch}.json").read_text())

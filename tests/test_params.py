@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 
@@ -11,11 +12,17 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stages.params import ParamsError, architecture_kwargs, classifier_train, load_params, validate
-from stages.registry import ARCHITECTURES
+from stages.params import ParamsError, classifier_train, load_params
+from stages.params import validate as validate_schema
+from stages.registry import ARCHITECTURES, architecture_kwargs, check_architectures
 from tests.conftest import ROOT, make_project, project_env, run, set_key
 
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+def validate(raw: object):
+    """params.yaml as a stage that builds a model sees it: the schema, then each model entry against its builder."""
+    return check_architectures(validate_schema(raw))
 
 
 def with_change(key: str, value: object) -> dict:
@@ -184,6 +191,36 @@ def test_validator_never_crashes(raw):
         assert "\n" not in str(error)
 
 
+def test_a_dataset_may_leave_out_every_key_with_a_documented_default():
+    """docs/params.md gives defaults for tokenize's keys and class_weight: an entry without them is valid."""
+    params = copy.deepcopy(DEFAULTS)
+    imdb = params["datasets"]["imdb"]
+    del imdb["class_weight"], imdb["tokenize"]
+    parsed = validate_schema(params).datasets["imdb"]
+    assert parsed.class_weight == "none"
+    assert parsed.tokenize.model_dump() == {
+        "vocab_size": 20000,
+        "max_len": 1024,
+        "padding": "post",
+        "truncating": "pre",
+        "lowercase": True,
+    }
+
+
+def test_optional_dataset_keys_are_optional_under_dvc_repro_too(tmp_path: Path, fake_mirror: Path):
+    """DVC stops on a param that dvc.yaml names and params.yaml lacks: the stages depend on a dataset's whole
+    entry, so leaving out `class_weight` or a tokenize key with a default is fine under `dvc repro` as well."""
+    project = make_project(tmp_path / "project", fake_mirror, {"datasets.imdb.tokenize": {"vocab_size": 200}})
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    del params["datasets"]["imdb"]["class_weight"]
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = project_env(fake_mirror)
+    run(["dvc", "repro", "baseline@imdb"], project, env)
+    stats = json.loads((project / "data/imdb/stats.json").read_text())
+    assert stats["vocab_size"] == 200 and (project / "data/imdb/tokenized/train/x.npy").is_file()
+    assert "baseline@imdb" not in run(["dvc", "status", "baseline@imdb"], project, env).stdout
+
+
 def test_stage_cli_fails_before_any_work(tmp_path: Path, fake_mirror: Path):
     project = make_project(tmp_path / "project", fake_mirror, {"train.batch_size": 0})
     result = run(
@@ -202,7 +239,7 @@ def test_stages_that_build_no_model_leave_the_architectures_to_those_that_do(key
     """Checking an architecture's entry imports the registry, and so Keras: download, tokenize, baseline and report
     skip it; train, evaluate, generate and predict, the stages that build or load a model, refuse the entry."""
     params = with_change(key, value)
-    assert validate(params, architectures=False).train == validate(DEFAULTS).train
+    assert validate_schema(params).train == validate(DEFAULTS).train
     with pytest.raises(ParamsError, match=rf"^{key}: "):
         validate(params)
 
@@ -217,7 +254,7 @@ def test_stages_that_build_no_model_leave_the_architectures_to_those_that_do(key
 )
 def test_stages_that_build_no_model_still_check_the_rest(key: str, value: object, expected: str):
     with pytest.raises(ParamsError, match=rf"^{key}: {re.escape(expected)}$"):
-        validate(with_change(key, value), architectures=False)
+        validate_schema(with_change(key, value))
 
 
 def test_stages_that_build_no_model_start_without_keras():

@@ -11,9 +11,10 @@ import pytest
 
 import stages.predict
 from stages import UserError
-from stages.data import Paths, load_splits
+from stages.data import load_splits
 from stages.params import load_params
 from stages.predict import Predictor
+from stages.task import Paths
 from tests.conftest import TINY, make_project, project_env, run, run_main
 
 ENV = project_env(None)

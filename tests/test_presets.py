@@ -16,19 +16,13 @@ import yaml
 
 import benchmarks.backends
 import benchmarks.notebooks
-from benchmarks.notebooks import lever_table, preset_architectures, render, table, write_section
-from stages.params import (
-    ParamsError,
-    apply_overrides,
-    classifier_train,
-    epoch_cap,
-    load_preset,
-    override_args,
-    read_yaml,
-    validate,
-)
-from stages.registry import LazyAdam, build_model
-from stages.train import LengthBatches, bucket_width, fit, learning_rate
+from benchmarks.notebooks import preset_architectures
+from stages.batching import LengthBatches, bucket_width
+from stages.optimizers import LazyAdam
+from stages.params import ParamsError, classifier_train, read_yaml, validate
+from stages.presets import apply_overrides, epoch_cap, load_preset, override_args
+from stages.registry import build_model
+from stages.train import fit, learning_rate
 from tests.conftest import ROOT, TINY, make_project, project_env, run, run_main
 
 
@@ -87,7 +81,7 @@ def test_a_bad_preset_fails_in_one_line(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_unknown_preset_cli_lists_the_presets():
-    result = run(["python", "-m", "stages.params", "--preset", "notebooks"], ROOT, project_env(None), check=False)
+    result = run(["python", "-m", "stages.presets", "--preset", "notebooks"], ROOT, project_env(None), check=False)
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: --preset notebooks: no presets/notebooks.yaml; "
@@ -228,7 +222,7 @@ def embedding_model_steps(optimizer: keras.optimizers.Optimizer, batches: list[n
 
 
 def test_cosine_schedule_decays_the_rate_to_zero_over_every_step_of_every_epoch():
-    settings = validate(read_yaml(ROOT / "params.yaml"), architectures=False).lm_train
+    settings = validate(read_yaml(ROOT / "params.yaml")).lm_train
     x = np.zeros((10, 3), "int32")  # batches of 4: 3 steps an epoch
     constant = settings.model_copy(update={"schedule": "constant", "learning_rate": 0.01, "batch_size": 4})
     assert learning_rate(constant, (x, x)) == 0.01
@@ -275,11 +269,11 @@ def test_lazy_adam_moves_only_the_rows_a_batch_used_as_adam_moves_them():
 
 
 def test_notebook_preset_runs_through_dvc_exp_run(tmp_path: Path, fake_mirror: Path):
-    """The documented command: `dvc exp run $(python -m stages.params --preset notebook_64)`, shrunk to tiny
+    """The documented command: `dvc exp run $(python -m stages.presets --preset notebook_64)`, shrunk to tiny
     sizes: all epochs run (no early stopping), the last weights are kept, and the model has no mask."""
     project = make_project(tmp_path / "project", fake_mirror, TINY)
     env = project_env(fake_mirror)
-    preset = run(["python", "-m", "stages.params", "--preset", "notebook_64"], project, env).stdout.split()
+    preset = run(["python", "-m", "stages.presets", "--preset", "notebook_64"], project, env).stdout.split()
     shrink = ["-S", "datasets.imdb.tokenize.max_len=48", "-S", "train.embedding_dim=8"]
     shrink += override_args(epoch_cap(yaml.safe_load((project / "params.yaml").read_text()), 3))
     shrink += ["-S", "architectures.simple_rnn.units=8"]
@@ -292,96 +286,6 @@ def test_notebook_preset_runs_through_dvc_exp_run(tmp_path: Path, fake_mirror: P
     model = keras.saving.load_model(project / "data/imdb/models/simple_rnn.keras")
     assert model.get_layer("embedding").mask_zero is False
     assert np.load(project / "data/imdb/tokenized/train/x.npy").shape[1] == 48
-
-
-def test_benchmark_table_and_docs_section(tmp_path: Path):
-    def result(accuracy: float, seconds: float, to_best: float) -> dict:
-        return {"accuracy": accuracy, "train_seconds": seconds, "seconds_to_best": to_best}
-
-    runs = [
-        {
-            "defaults": {"gru": result(0.88, 30.0, 10.0), "attention_rnn": result(0.89, 20.0, 8.0)},
-            "notebook_128": {"gru": result(0.85, 100.0, 100.0)},
-        },
-        {
-            "defaults": {"gru": result(0.86, 34.0, 12.0), "attention_rnn": result(0.89, 22.0, 9.0)},
-            "notebook_128": {"gru": result(0.80, 120.0, 120.0)},
-        },
-    ]
-    runs[0]["no length bucketing"] = {"gru": result(0.87, 45.0, 15.0), "attention_rnn": result(0.90, 40.0, 16.0)}
-    runs[1]["no length bucketing"] = {"gru": result(0.85, 51.0, 18.0), "attention_rnn": result(0.90, 44.0, 18.0)}
-    # gru: 0.86 - 0.87 (medians over the two seeds), to final 16.5 / 11 = 1.5, fit 48 / 32 = 1.5;
-    # attention_rnn: +0.01, 17 / 8.5 = 2, 42 / 21 = 2
-    assert lever_table(runs)[2] == (
-        "| no length bucketing | +0.0000 (gru -0.0100, attention_rnn +0.0100) | 1.75 | 1.75 |"
-    )
-    rows = table(runs, {"notebook_128": ["gru"]})
-    # accuracy: the median and, over several seeds, the lowest and highest
-    assert rows[2] == (
-        "| gru | notebook_128 | 0.8250 (0.800-0.850) | 110.0 | 0.8700 (0.860-0.880) | 11.0 (32.0) | 0.10 |"
-    )
-    assert rows[3] == "| attention_rnn | none | | | 0.8900 (0.890-0.890) | 8.5 (21.0) | |"
-    one_seed = table(runs[:1], {"notebook_128": ["gru"]})
-    assert one_seed[2] == "| gru | notebook_128 | 0.8500 | 100.0 | 0.8800 | 10.0 (30.0) | 0.10 |"
-    docs = tmp_path / "benchmarks.md"
-    docs.write_text("# Benchmarks\n")
-    write_section(docs, "jax", ["first"])
-    write_section(docs, "tensorflow", ["cpu"])
-    write_section(docs, "jax", ["second"])
-    text = docs.read_text()
-    assert "first" not in text and text.count("second") == 1 and "cpu" in text
-    assert text.index("second") < text.index("tensorflow")  # replaced in place
-
-
-def test_benchmark_table_from_runs_split_across_machines_names_every_command():
-    """Repeats split with --first-seed and concatenated render as one table whose header names both commands."""
-
-    def record(seed: int, config: str, accuracy: float, seconds: float, command: str) -> dict:
-        metrics = {"accuracy": accuracy, "train_seconds": seconds, "seconds_to_best": seconds}
-        context = {"hardware": "H100", "backend": "jax", "docs": 0, "date": "2026-11-26", "command": command}
-        return context | {"seed": seed, "config": config, "arch": "gru", "metrics": metrics}
-
-    first, second = "python -m benchmarks.notebooks --repeats 2", "python -m benchmarks.notebooks --first-seed 2"
-    records = [record(seed, "defaults", 0.88, 10.0, first) for seed in (0, 1)]
-    records += [record(seed, "notebook_128", 0.85, 60.0, first) for seed in (0, 1)]
-    records += [record(2, "defaults", 0.87, 16.0, second), record(2, "notebook_128", 0.86, 30.0, second)]
-    lines = render(records)
-    assert lines[0] == "H100; full IMDB; medians of 3 runs (seeds 0-2); 2026-11-26."
-    assert lines[1] == f"Command: `{first}`; `{second}`"
-    assert "| gru | notebook_128 | 0.8500 (0.850-0.860) | 60.0 | 0.8800 (0.870-0.880) | 10.0 (10.0) | 0.17 |" in lines
-
-
-def test_benchmark_table_of_a_rerun_replaces_those_rows_and_names_both_dates(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
-):
-    """`--table OLD NEW`: NEW's runs of an architecture replace OLD's, the others stay, and the header
-    names the machines, dates and commands of the rows it shows."""
-
-    def record(day: str, arch: str, ours: float, command: str) -> list[dict]:
-        machine = "H100" if day == "2026-11-26" else "H200"
-        context = {"hardware": machine, "backend": "jax", "docs": 0, "date": day, "command": command}
-        return [
-            context | {"seed": 0, "config": config, "arch": arch, "metrics": {"accuracy": accuracy, **seconds}}
-            for config, accuracy, seconds in [
-                ("defaults", ours, {"train_seconds": 20.0, "seconds_to_best": 10.0}),
-                ("notebook_64", 0.80, {"train_seconds": 50.0, "seconds_to_best": 50.0}),
-            ]
-        ]
-
-    old, new = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
-    first, rerun = "python -m benchmarks.notebooks --repeats 1", "python -m benchmarks.notebooks --architectures bi_rnn"
-    old_records = record("2026-11-26", "cnn_rnn", 0.88, first) + record("2026-11-26", "bi_rnn", 0.85, first)
-    old.write_text("".join(json.dumps(r) + "\n" for r in old_records))
-    new.write_text("".join(json.dumps(r) + "\n" for r in record("2026-11-27", "bi_rnn", 0.87, rerun)))
-    code, out, _ = run_main(benchmarks.notebooks.main, ["--table", str(old), str(new)], ROOT, monkeypatch, capsys)
-    assert code == 0
-    lines = out.splitlines()
-    assert lines[0] == "H100 / H200; full IMDB; one run; 2026-11-26, 2026-11-27."
-    assert lines[1] == f"Command: `{first}`; `{rerun}`"
-    assert lines[-2:] == [
-        "| cnn_rnn | notebook_64 | 0.8000 | 50.0 | 0.8800 | 10.0 (20.0) | 0.20 |",
-        "| bi_rnn | notebook_64 | 0.8000 | 50.0 | 0.8700 | 10.0 (20.0) | 0.20 |",
-    ]
 
 
 def test_benchmark_table_of_some_architectures_renders_their_seeds_alone(
@@ -586,25 +490,6 @@ def test_backends_row_of_one_run_each_compares_nothing():
     summary = {"train_seconds": 2.0, "val_accuracy": 0.5, "val_loss": 0.69}
     runs = {"oneDNN off": [summary], "oneDNN on": [summary | {"train_seconds": 1.0}]}
     assert benchmarks.backends.row("gru", runs) == "| gru | 2.0 | 1.0 | 0.50 | 0.5000 / 0.5000 | - / - | yes |"
-
-
-@pytest.mark.slow
-def test_backends_benchmark_trains_the_same_stage_on_tensorflow_and_jax(fake_mirror: Path):
-    """`--compare jax` runs the real train stage on each backend in turn (each stage says which trained it),
-    and each backend repeats its own result exactly."""
-    command = [sys.executable, "-m", "benchmarks.backends", "--compare", "jax", "--docs", "0", "--epochs", "1"]
-    result = subprocess.run(
-        [*command, "--architectures", "cnn_rnn"], cwd=ROOT, env=project_env(fake_mirror), capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| architecture | tensorflow: fit s | jax: fit s | jax / tensorflow |" in result.stdout
-    *_, repeats, same = backends_row(result.stdout, "cnn_rnn")
-    assert repeats == "yes / yes" and same in {"yes", "no"}
-    progress = [line for line in result.stderr.splitlines() if "train@imdb-cnn_rnn: wrote" in line]
-    assert [line.split(":")[0] + line[line.rindex(" on ") :] for line in progress] == [
-        "tensorflow on tensorflow)",
-        "jax on jax)",
-    ] * 2
 
 
 WITHOUT_JAX = """import importlib.util, sys

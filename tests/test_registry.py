@@ -13,17 +13,15 @@ import pytest
 from pydantic import ValidationError
 
 from stages import UserError
-from stages.evaluate import probabilities_by_length
+from stages.layers import MaskedMaxPooling1D, RegionSum
 from stages.registry import (
     ARCHITECTURES,
-    MaskedMaxPooling1D,
-    RegionSum,
     architecture_params_model,
     build_language_model,
     build_model,
-    class_probabilities,
     predicts_every_step,
 )
+from stages.scoring import class_probabilities, probabilities_by_length
 
 
 @pytest.mark.parametrize("name", sorted(ARCHITECTURES))
@@ -41,7 +39,8 @@ def test_builds_and_predicts_probabilities(name: str, tmp_path: Path):
 
 
 JAX_TRAIN_AND_ROUND_TRIP = """import sys, keras, numpy as np
-from stages.registry import ARCHITECTURES, OPTIMIZERS, architecture_params_model, build_language_model, build_model
+from stages.optimizers import OPTIMIZERS
+from stages.registry import ARCHITECTURES, architecture_params_model, build_language_model, build_model
 from stages.registry import load_model, predicts_every_step
 x = np.array([[5, 6, 7, 0, 0, 0, 0, 0], [9, 9, 9, 9, 9, 9, 9, 9]], dtype=np.int32)
 def trains(model, y, loss):

@@ -207,11 +207,9 @@ def test_one_failure_then_success_over_http(server: ArchiveServer, tmp_path: Pat
 
 def test_timeout_is_retried_then_one_error(silent_server: tuple[str, list[socket.socket]], tmp_path: Path):
     url, accepted = silent_server
-    started = time.monotonic()
     with pytest.raises(DataError, match=rf"cannot download {re.escape(url)} \(timed out; 2 attempts\)"):
         fetch(url, tmp_path / fakes.ARCHIVE, attempts=2, timeout=0.5, backoff=0.01)
     assert len(accepted) == 2
-    assert time.monotonic() - started < 10
     assert files_under(tmp_path) == []
 
 
@@ -582,24 +580,6 @@ def test_jax_keeps_compiled_programs_in_the_user_cache_unless_told_otherwise(tmp
     show = "import os, stages; print(os.environ['JAX_COMPILATION_CACHE_DIR'])"
     result = subprocess.run([sys.executable, "-c", show], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == (preset or str(tmp_path / "rnnlab" / "jax"))
-
-
-REPORT_ONEDNN = "import atexit, os; atexit.register(lambda: print('oneDNN', os.environ.get('TF_ENABLE_ONEDNN_OPTS')))"
-LAUNCHER = """import subprocess, sys, stages
-subprocess.run([sys.executable, "-m", "stages.train", "--help"], env=stages.child_environment(), check=True)"""
-
-
-@pytest.mark.parametrize("user", [None, "0"])
-def test_a_stage_started_by_a_python_launcher_makes_its_own_onednn_choice(tmp_path: Path, user: str | None):
-    """A benchmark or a test imports stages (oneDNN off for itself), then runs stages through DVC: the train
-    stage there turns oneDNN on all the same, as under the user's shell, and a user's own setting wins."""
-    (tmp_path / "sitecustomize.py").write_text(REPORT_ONEDNN)  # each process prints its setting as it exits
-    env = {key: value for key, value in os.environ.items() if key != "TF_ENABLE_ONEDNN_OPTS"}
-    env |= {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"} | ({"TF_ENABLE_ONEDNN_OPTS": user} if user else {})
-    result = subprocess.run([sys.executable, "-c", LAUNCHER], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-    train, launcher = result.stdout.splitlines()[-2:]
-    assert (train, launcher) == (f"oneDNN {user or 1}", f"oneDNN {user or 0}")
 
 
 def test_a_benchmark_reports_a_failing_stage_in_one_line_of_its_own_error(tmp_path: Path):

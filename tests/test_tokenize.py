@@ -7,9 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stages.data import DataError, crop, load_splits, stratified_split, stratified_subset
+from stages.batching import crop
+from stages.data import DataError, load_splits, stratified_split, stratified_subset
 from stages.params import Tokenize
-from stages.tokenize import OOV, PAD, build_vocab, encode, pad, split_stats, words
+from stages.text import OOV, PAD, build_vocab, encode, pad, words
+from stages.tokenize import split_stats
 
 SETTINGS = dict(vocab_size=10, max_len=4, lowercase=True)
 
