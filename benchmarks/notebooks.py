@@ -63,7 +63,9 @@ LEVERS = {
 
 
 def make_project(dest: Path, versioned: bool = True) -> Path:
-    """A copy of the project files (no data, no results), committed to git when `versioned` (for DVC)."""
+    """A copy of the project files (no data, no results), committed to git when `versioned` (for DVC), with a DVC
+    cache of its own: a benchmark's results (on a subset, or on a test's fake mirror, whose files DVC does not
+    hash into a stage's key) must never reach the user's cache, where `dvc repro` would take them for real."""
     for name in PROJECT_FILES:
         source = ROOT / name
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
@@ -73,6 +75,7 @@ def make_project(dest: Path, versioned: bool = True) -> Path:
             shutil.copy2(source, dest / name)
     if not versioned:
         return dest
+    (dest / ".dvc" / "config.local").write_text("[cache]\n    dir = ../.cache\n")  # beside .dvc, git-ignored
     identity = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", *identity, "commit", "-q", "-m", "project"]):
         subprocess.run(command, cwd=dest, check=True)

@@ -113,8 +113,6 @@ def run_side(name: str, epochs: int | None, revision: str | None) -> dict[str, t
     with tempfile.TemporaryDirectory(prefix=f"rnnlab-study-{name}-") as folder:
         project = make_project(Path(folder))
         write_params(project, read_yaml(project / "params.yaml"), side_overrides(name, epochs))
-        empty_cache = [sys.executable, "-m", "dvc", "config", "--local", "cache.dir", ".cache"]
-        subprocess.run(empty_cache, cwd=project, check=True)
         rows = {}
         for stage, seconds in timed_repro(project).items():
             text, summary = score(project, stage)

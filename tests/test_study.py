@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import benchmarks.notebooks
 import benchmarks.study
 from benchmarks.study import score, side_overrides, table, timed_repro
 from stages.params import classifier_train, read_yaml, validate
@@ -70,6 +71,14 @@ def test_study_benchmark_refuses_bad_arguments_in_one_line_before_any_work(
     code, out, err = run_main(benchmarks.study.main, argv, ROOT, monkeypatch, capsys)
     assert code != 0 and out == ""
     assert (str(code) if isinstance(code, str) else err).strip().startswith(message)
+
+
+def test_a_benchmark_project_keeps_its_own_dvc_cache(tmp_path: Path):
+    """A benchmark's stages run on subsets, or on a test's fake mirror, whose files DVC does not hash into a
+    stage's key: their results must never reach the user's cache, where `dvc repro` would take them for real."""
+    project = benchmarks.notebooks.make_project(tmp_path / "project")
+    cache = run(["dvc", "cache", "dir"], project, project_env(None)).stdout.strip()
+    assert Path(cache) == project / ".cache"
 
 
 def test_study_benchmark_times_every_stage_dvc_runs_and_reads_its_score(tmp_path: Path, tiny_project: Path):
