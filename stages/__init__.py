@@ -1,4 +1,5 @@
-"""rnnlab pipeline stages: one module per DVC stage, plus shared params, registry and data I/O."""
+"""rnnlab's stages: one module per DVC stage, the modules they share, and tools over the results (predict,
+generate, best_experiment, check_results). This package sets what changes results before Keras loads."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from pathlib import Path
 
 # Settings that change results, in one place: read by TensorFlow when a stage first imports Keras, so set here,
 # before any stage module loads. Every stage lists this file as a dependency, so DVC reruns them when it changes.
-os.environ.setdefault("TF_DETERMINISTIC_OPS", "1")  # the same metrics from the same params and seed
+os.environ["TF_DETERMINISTIC_OPS"] = "1"  # the same metrics from the same params and seed, whatever the shell says
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # no C++ info logs between Keras' progress lines
-# oneDNN's CPU kernels train seq_cnn twice as fast, but change the numbers and print a banner no log level hides:
-# off here, on in the train stages' commands in dvc.yaml (`TF_ENABLE_ONEDNN_OPTS=1 python -m stages.train`).
+# oneDNN's CPU kernels train seq_cnn twice as fast but change the numbers: the commands in dvc.yaml that import
+# Keras set it, where DVC records it (train on, evaluate off); a stage or tool run by hand gets it off.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 # On KERAS_BACKEND=jax, compiled programs persist between runs: a rerun or `dvc exp run` of the same shapes
 # loads them instead of compiling for seconds per batch width in its first epoch. TensorFlow ignores it.
@@ -25,24 +26,33 @@ os.environ.setdefault(
 )
 
 
-# TensorFlow's C++ code logs through absl before it reads any log level: `E0000 00:00:... node_def_util.cc:682]`
-# and `I0000 ... port.cc:153] oneDNN custom operations are on`, which look like errors and are not.
-NATIVE_LOG = re.compile(rb"WARNING: All log messages before absl::InitializeLog|[EIWF]\d{4} [\d:.]+ +\d+ \S+:\d+\] ")
+# TensorFlow's C++ code logs through absl before it reads any log level. These lines look like errors and are not:
+# the notice that it does so, info lines (`I0000 ... port.cc:153] oneDNN custom operations are on`), and an error
+# line about a tf.data attribute its Keras does not know. Every other line, fatal and real errors included, passes.
+HARMLESS_LOG = re.compile(
+    rb"WARNING: All log messages before absl::InitializeLog\(\) is called"
+    rb"|I\d{4} [\d:.]+ +\d+ \S+:\d+\] "
+    rb"|E\d{4} [\d:.]+ +\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool"
+)
 
 
-def hide_native_logs() -> None:
-    """Route this process's stderr (fd 2, which C++ writes to as well) through a thread that drops absl's lines
-    and passes every other byte on, in order; at exit it drains the pipe, so a last `error:` line is never lost."""
+def hide_harmless_logs() -> None:
+    """Route this process's stderr (fd 2, which C++ writes to as well) through a thread that drops HARMLESS_LOG
+    lines and passes every other byte on in order, a progress bar's `\r` redraws at once; at exit it drains the
+    pipe, so a last `error:` line is never lost."""
     read, write = os.pipe()
     stderr = os.dup(2)
     os.dup2(write, 2)
     os.close(write)
 
     def pump() -> None:
-        with open(read, "rb", buffering=0) as source, open(os.dup(stderr), "wb", buffering=0) as dest:
-            for line in source:
-                if not NATIVE_LOG.match(line):
-                    dest.write(line)
+        pending = b""
+        while chunk := os.read(read, 1 << 16):
+            *lines, pending = (pending + chunk).split(b"\n")
+            kept = b"".join(line + b"\n" for line in lines if not HARMLESS_LOG.match(line))
+            redrawn, carriage_return, pending = pending.rpartition(b"\r")  # a progress bar's frames so far
+            os.write(stderr, kept + redrawn + carriage_return)
+        os.write(stderr, pending)
 
     thread = threading.Thread(target=pump, daemon=True)
     thread.start()
@@ -56,7 +66,7 @@ def hide_native_logs() -> None:
 
 
 if sys.argv[:1] == ["-m"]:  # Python's value while `python -m stages.<module>` imports this package: a command
-    hide_native_logs()
+    hide_harmless_logs()
 
 
 class UserError(Exception):

@@ -63,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     column = metric_column(dataset, args.arch, args.metric)
     row = best_experiment(dvc.api.exp_show(), column, args.metric)
     print(f"best by {args.metric}: {row['Experiment']} ({args.metric} {row[column]})")
-    data_section = "corpora" if kind.language_model else "datasets"
-    prefixes = (f"{kind.models_section}.{args.arch}.", f"{kind.train_section}.", f"{data_section}.{dataset}.")
+    prefixes = (f"{kind.models_section}.{args.arch}.", f"{kind.train_section}.", f"{kind.data_section}.{dataset}.")
     for key, value in sorted(tuned_params(row, prefixes).items()):
         print(f"  {key} = {value:g}" if isinstance(value, float) else f"  {key} = {value}")
     if args.apply:

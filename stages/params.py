@@ -107,7 +107,7 @@ class Generate(Section):
 class Train(Section):
     epochs: PositiveInt
     batch_size: PositiveInt
-    optimizer: Literal["adam", "lazy_adam"] = "adam"  # lazy_adam: only the embedding rows a batch used
+    optimizer: Literal["adam", "lazy_adam"] = "adam"  # optimizers.OPTIMIZERS; lazy_adam: only the rows a batch used
     learning_rate: PositiveFloat
     schedule: Literal["constant", "cosine"] = "constant"  # cosine: decay the rate to 0 over `epochs`
     clipnorm: Annotated[float, Field(ge=0, allow_inf_nan=False)]  # 0: no gradient clipping

@@ -3,8 +3,9 @@
 A builder returns the layers between the embedding and the output head. Its keyword
 arguments, with their type hints and defaults, are exactly the keys allowed under
 `architectures.<name>` in params.yaml, so adding an architecture is one function here
-plus one entry there. It also checks params.yaml's model entries against the builders, and loads saved
-models (their custom layers and optimizer registered by importing their modules).
+plus one entry there (and its layer in layers.py, if Keras has none that fits). This module
+also checks params.yaml's model entries against the builders, and loads saved models (their
+custom layers and optimizer registered by importing layers.py and optimizers.py).
 """
 
 from __future__ import annotations

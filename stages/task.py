@@ -70,20 +70,26 @@ class Task:
         return "language_models" if self.language_model else "architectures"
 
     @property
+    def data_section(self) -> str:
+        """The params.yaml section of its entry."""
+        return "corpora" if self.language_model else "datasets"
+
+    @property
     def train_section(self) -> str:
         """The params.yaml section of its training settings."""
         return "lm_train" if self.language_model else "train"
 
     def settings(self, params: Params) -> Dataset | Corpus:
         """Its entry under `datasets` or `corpora`."""
-        return (params.corpora if self.language_model else params.datasets)[self.dataset]
+        return getattr(params, self.data_section)[self.dataset]
 
     def architectures(self, params: Params) -> list[str]:
         """The names of the models the study trains on it."""
         return list(getattr(params, self.models_section))
 
     def stage(self, step: str, arch: str = "") -> str:
-        """The DVC stage that runs `step` (download, tokenize, train, evaluate, report) for it, as dvc.yaml names it."""
+        """The DVC stage that runs `step` for it, as dvc.yaml names it: download, tokenize, train, evaluate, report,
+        and for a classification dataset baseline."""
         name = f"{'lm_' if self.language_model else ''}{step}@{self.dataset}"
         return f"{name}-{arch}" if arch else name
 
