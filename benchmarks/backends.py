@@ -1,5 +1,5 @@
 """Training time of the same models on two kernel sets, side by side on this CPU: TensorFlow with oneDNN off
-and on (the train stage's default), or TensorFlow against JAX.
+and on (the train commands in dvc.yaml turn it on), or TensorFlow (oneDNN on) against JAX.
 
     RNNLAB_DATA_MIRROR=../shared/data python -m benchmarks.backends [--compare onednn|jax] [--docs 4000]
         [--epochs 2] [--repeats 2] [--architectures seq_cnn gru]

@@ -17,6 +17,7 @@ import platform
 import keras
 
 from stages.params import load_params
+from stages.registry import check_architectures
 from stages.train import train_language_model
 
 
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--corpus", default="shakespeare")
     parser.add_argument("--arch", nargs="*", help="default: every entry of language_models")
     args = parser.parse_args()
-    params = load_params()
+    params = check_architectures(load_params())
     rows = []
     for arch in args.arch or list(params.language_models):
         _, summary = train_language_model(params, args.corpus, arch, [])

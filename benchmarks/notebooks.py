@@ -50,7 +50,16 @@ import yaml
 from stages.presets import PRESETS_DIR, apply_overrides, load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
-PROJECT_FILES = ("stages", "presets", "params.yaml", "dvc.yaml", ".dvc/config", ".dvcignore", ".gitignore")
+PROJECT_FILES = (
+    "stages",
+    "presets",
+    "params.yaml",
+    "dvc.yaml",
+    ".dvc/config",
+    ".dvc/.gitignore",
+    ".dvcignore",
+    ".gitignore",
+)
 DEFAULTS = "defaults"
 # What each lever buys: the defaults with one of them set back to the notebooks' way.
 LEVERS = {
@@ -75,7 +84,7 @@ def make_project(dest: Path, versioned: bool = True) -> Path:
             shutil.copy2(source, dest / name)
     if not versioned:
         return dest
-    (dest / ".dvc" / "config.local").write_text("[cache]\n    dir = ../.cache\n")  # beside .dvc, git-ignored
+    (dest / ".dvc" / "config.local").write_text("[cache]\n    dir = cache\n")  # .dvc/cache, which .dvc/.gitignore lists
     identity = ["-c", "user.name=benchmark", "-c", "user.email=benchmark@localhost"]
     for command in (["git", "init", "-q"], ["git", "add", "-A"], ["git", *identity, "commit", "-q", "-m", "project"]):
         subprocess.run(command, cwd=dest, check=True)
@@ -179,6 +188,7 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     from stages.data import read_lines
     from stages.metrics import classification_metrics
     from stages.params import validate
+    from stages.registry import check_architectures
     from stages.scoring import classifier_test_scores
     from stages.train import train_classifier
 
@@ -187,7 +197,7 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
     cwd = Path.cwd()
     os.chdir(project)  # the stage functions read data/ relative to the project
     try:
-        validated = validate(params)
+        validated = check_architectures(validate(params))
         model, summary = train_classifier(validated, "imdb", arch, [])
         settings = validated.datasets["imdb"].tokenize
         labels, probabilities = classifier_test_scores(model, unpacked, summary["max_len"], settings)

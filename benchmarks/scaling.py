@@ -36,8 +36,9 @@ def run_stage(project: Path, module: str, *args: str) -> tuple[float, float]:
     """Wall seconds and peak MiB (the process's maximum RSS) of one stage process, started as DVC starts it."""
     started = time.perf_counter()
     with tempfile.TemporaryFile("w+") as errors:
+        env = os.environ | {"TF_ENABLE_ONEDNN_OPTS": "1" if module == "stages.train" else "0"}  # as dvc.yaml sets it
         process = subprocess.Popen(
-            [sys.executable, "-m", module, *args], cwd=project, stdout=subprocess.DEVNULL, stderr=errors
+            [sys.executable, "-m", module, *args], cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=errors
         )
         _, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage
         seconds = time.perf_counter() - started

@@ -108,7 +108,7 @@ def test_greedy_sample_continues_the_prompt_with_the_models_likeliest_characters
     keras.utils.set_random_seed(1)
     vocab = ["", *"abcdefgh"]
     model = build_language_model("stacked_rnn", {"units": 8, "depth": 2, "cell": "lstm"}, len(vocab), 4)
-    text = "abc" + stages.generate.sample(model, vocab, "abc", 12, temperature=0, seed=0)
+    text = "abc" + stages.sampling.sample(model, vocab, "abc", 12, temperature=0, seed=0)
     assert len(text) == 15
     ids = np.array([[vocab.index(char) for char in text]], "int32")
     logits = np.array(model(ids))[0, 2:-1]

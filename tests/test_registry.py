@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import keras
 import numpy as np
@@ -14,6 +15,8 @@ from pydantic import ValidationError
 
 from stages import UserError
 from stages.layers import MaskedMaxPooling1D, RegionSum
+from stages.optimizers import OPTIMIZERS
+from stages.params import Train
 from stages.registry import (
     ARCHITECTURES,
     architecture_params_model,
@@ -177,3 +180,8 @@ def test_evaluation_by_length_scores_every_review_as_at_full_width(name: str, ma
             x[i, : len(row)] = row
     by_length = probabilities_by_length(model, x, lengths, pre_padded, batch_values=8 * 300 * 12)
     np.testing.assert_allclose(by_length, class_probabilities(model, x, batch_size=8), atol=2e-5)
+
+
+def test_params_allow_exactly_the_registered_optimizers():
+    """`train.optimizer`'s allowed names (params.py imports no Keras) and the optimizers a stage can build agree."""
+    assert set(get_args(Train.model_fields["optimizer"].annotation)) == set(OPTIMIZERS)

@@ -342,6 +342,7 @@ HUGE = ("great film " * 100_000).encode()  # a 1.1 MB review of 200,000 words
 
 def test_awkward_reviews_follow_the_documented_rules(workdir: Path):
     from stages import baseline, tokenize
+    from stages.text import words
 
     write_corpus(
         workdir / "data/imdb/raw",
@@ -355,7 +356,7 @@ def test_awkward_reviews_follow_the_documented_rules(workdir: Path):
     )
     records = read_records(load_params().datasets["imdb"].source, workdir / "data/imdb/raw")
     latin1 = next(text for _, text, _ in records if "magnifique" in text)
-    assert tokenize.words(latin1) == ["un", "film", "magnifique", "tr", "s", "mouvant", "great"]
+    assert words(latin1) == ["un", "film", "magnifique", "tr", "s", "mouvant", "great"]
     tokenize.main(["--dataset", "imdb"])
     stats = json.loads((workdir / "data/imdb/stats.json").read_text())
     assert stats["train"]["documents"] + stats["val"]["documents"] == 23  # nothing dropped

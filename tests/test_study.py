@@ -78,7 +78,7 @@ def test_a_benchmark_project_keeps_its_own_dvc_cache(tmp_path: Path):
     stage's key: their results must never reach the user's cache, where `dvc repro` would take them for real."""
     project = benchmarks.notebooks.make_project(tmp_path / "project")
     cache = run(["dvc", "cache", "dir"], project, project_env(None)).stdout.strip()
-    assert Path(cache) == project / ".cache"
+    assert Path(cache) == project / ".dvc" / "cache"
 
 
 def test_study_benchmark_times_every_stage_dvc_runs_and_reads_its_score(tmp_path: Path, tiny_project: Path):
