@@ -178,21 +178,10 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-TINY_FIXTURES = {"tiny_project", "tiny_copy", "committed"}
-
-
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked slow go first: pytest-xdist hands tests out in collection order, so the longest start early
-    and the workers finish together instead of one running a long test alone at the end. Among the slow ones,
-    those on the tiny project lead, so that one worker builds it while the other runs the rest; among the
-    others, they come last, so that no worker sits waiting for the build while tests that need no project
-    are left."""
-
-    def order(item: pytest.Item) -> int:
-        slow, tiny = item.get_closest_marker("slow") is not None, bool(TINY_FIXTURES & set(item.fixturenames))
-        return (0 if tiny else 1) if slow else (3 if tiny else 2)
-
-    items.sort(key=order)
+    """Tests marked slow go first: pytest-xdist hands tests out in collection order, so the longest
+    start early and the workers finish together instead of one running a long test alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], Path]) -> Path:
