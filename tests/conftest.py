@@ -14,22 +14,13 @@ import pytest
 import yaml
 from filelock import FileLock
 
+from benchmarks.notebooks import PROJECT_FILES  # the files a project copy needs, one list
 from stages import run_stage
 from stages.presets import epoch_cap
 from tests import fakes
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
-PROJECT_FILES = (
-    "stages",
-    "presets",
-    "params.yaml",
-    "dvc.yaml",
-    ".dvc/config",
-    ".dvc/.gitignore",
-    ".dvcignore",
-    ".gitignore",
-)
 
 # Small enough that a full `dvc repro` of all architectures takes about a minute on 2 cores.
 TINY = {
