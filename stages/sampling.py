@@ -3,6 +3,8 @@ generate command and the evaluate stage's samples."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import keras
 import numpy as np
 
@@ -43,22 +45,30 @@ class Stepper(keras.Model):
         return [x, *new_states]
 
 
-def sample(model: keras.Model, vocab: list[str], prompt: str, chars: int, temperature: float, seed: int) -> str:
-    """`chars` characters continuing `prompt`: the prompt is read once, then each character is one step of
-    every recurrent layer, its state carried from the first prompt character on (past the training window
-    too, as in char-rnn)."""
+def stream(
+    model: keras.Model, vocab: list[str], prompt: str, chars: int, temperature: float, seed: int
+) -> Iterator[str]:
+    """`chars` characters continuing `prompt`, yielded as they are made: the prompt is read once, then each
+    character is one step of every recurrent layer, its state carried from the first prompt character on (past
+    the training window too, as in char-rnn)."""
     index = {char: i for i, char in enumerate(vocab) if char}  # id 0 (never seen in train) is never produced
     unseen = sorted({char for char in prompt if char not in index})
     if not prompt or unseen:
         problem = f"characters never seen in training: {''.join(unseen)!r}" if unseen else "empty"
         raise UserError(f"--prompt: {problem}; use characters of the training text")
-    step = Stepper(model)
+    return _steps(Stepper(model), [index[char] for char in prompt], vocab, chars, temperature, seed)
+
+
+def _steps(
+    step: Stepper, prompt_ids: list[int], vocab: list[str], chars: int, temperature: float, seed: int
+) -> Iterator[str]:
+    """The generator behind `stream`, apart so that a bad prompt stops before the first character."""
     states = [np.zeros((1, size), "float32") for size in step.state_sizes]
-    rng, generated, next_id = np.random.default_rng(seed), [], None
-    for position in range(len(prompt) + chars - 1):
-        char_id = index[prompt[position]] if position < len(prompt) else next_id
+    rng, next_id = np.random.default_rng(seed), None
+    for position in range(len(prompt_ids) + chars - 1):
+        char_id = prompt_ids[position] if position < len(prompt_ids) else next_id
         logits, *states = step.predict_on_batch([np.array([char_id], "int32"), *states])
-        if position < len(prompt) - 1:
+        if position < len(prompt_ids) - 1:
             continue
         logits = np.asarray(logits, np.float64)[0]
         logits[0] = -np.inf
@@ -67,5 +77,9 @@ def sample(model: keras.Model, vocab: list[str], prompt: str, chars: int, temper
         else:
             scaled = (logits - logits.max()) / temperature
             next_id = int(rng.choice(len(vocab), p=np.exp(scaled) / np.exp(scaled).sum()))
-        generated.append(vocab[next_id])
-    return "".join(generated)
+        yield vocab[next_id]
+
+
+def sample(model: keras.Model, vocab: list[str], prompt: str, chars: int, temperature: float, seed: int) -> str:
+    """The whole of `stream`'s text at once, for the report's samples."""
+    return "".join(stream(model, vocab, prompt, chars, temperature, seed))
