@@ -4,12 +4,16 @@ generate, best_experiment, check_results). This package sets what changes result
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import re
+import shlex
+import signal
 import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 
 # Settings that change results, in one place: read by TensorFlow when a stage first imports Keras, so set here,
 # before any stage module loads. Every stage lists this file as a dependency, so DVC reruns them when it changes.
@@ -27,12 +31,14 @@ os.environ.setdefault(
 
 
 # TensorFlow's C++ code logs through absl before it reads any log level. These lines look like errors and are not:
-# the notice that it does so, info lines (`I0000 ... port.cc:153] oneDNN custom operations are on`), and an error
-# line about a tf.data attribute its Keras does not know. Every other line, fatal and real errors included, passes.
+# the notice that it does so, info lines (`I0000 ... port.cc:153] oneDNN custom operations are on`), an error
+# line about a tf.data attribute its Keras does not know, and one that oneDNN falls back to Eigen for boolean masks
+# on a CPU without AVX-512. Every other line, fatal and real errors included, passes.
 HARMLESS_LOG = re.compile(
     rb"WARNING: All log messages before absl::InitializeLog\(\) is called"
     rb"|I\d{4} [\d:.]+ +\d+ \S+:\d+\] "
     rb"|E\d{4} [\d:.]+ +\d+ node_def_util\.cc:\d+\] NodeDef mentions attribute use_unbounded_threadpool"
+    rb"|E\d{4} [\d:.]+ +\d+ util\.cc:\d+\] oneDNN supports DT_BOOL only on platforms with AVX-512"
 )
 
 
@@ -65,8 +71,33 @@ def hide_harmless_logs() -> None:
     atexit.register(drain)
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Under dvc (which sets DVC_STAGE), have Linux kill this process when dvc dies, even by SIGKILL: an orphaned
+    stage would go on writing outputs that no dvc.lock records. A run by hand (under nohup, say) is left alone."""
+    if not sys.platform.startswith("linux") or "DVC_STAGE" not in os.environ:
+        return
+    parent = os.getppid()
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the request: no signal will come
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def report_interrupt(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
+    """Ctrl-C gets one line, not a traceback: every output is written aside and renamed, so none was touched."""
+    if not issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, traceback)
+        return
+    command = shlex.join(["python", *sys.orig_argv[1:]])
+    print(f"error: interrupted: {command} stopped; nothing was written", file=sys.stderr)
+
+
 if sys.argv[:1] == ["-m"]:  # Python's value while `python -m stages.<module>` imports this package: a command
     hide_harmless_logs()
+    die_with_parent()
+    sys.excepthook = report_interrupt
 
 
 class UserError(Exception):

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -73,17 +74,15 @@ def read_text(path: Path) -> str:
 
 
 def _table_records(path: Path, source: Source) -> Iterator[Record]:
-    """Rows of a CSV, TSV or JSON Lines file; labels become strings (`1` and "1" are one class)."""
+    """Rows of a CSV, TSV or JSON Lines file. A UTF-8 byte order mark at the start is the encoding's marker, not
+    part of the first column's name; numeric labels compare as numbers (`1`, `1.0` and "1" are one class)."""
     columns = [source.text_column, source.label_column, *([source.split_column] if source.split_column else [])]
+    readers = {"csv": _csv_rows, "tsv": _tsv_rows, "jsonl": _jsonl_rows}
     try:
-        with open(path, encoding="utf-8", errors="replace", newline="") as f:
-            if source.format == "jsonl":
-                rows = (_json_row(path, number, line) for number, line in enumerate(f, 1) if line.strip())
-            else:
-                reader = csv.DictReader(f, delimiter="\t" if source.format == "tsv" else ",")
-                rows = ((reader.line_num, row) for row in reader)
-            for number, row in rows:
-                missing = [column for column in columns if row.get(column) is None]
+        # TSV and JSON Lines rows are lines ended by `\n` alone; the csv module finds a CSV's own line ends.
+        with open(path, encoding="utf-8-sig", errors="replace", newline="" if source.format == "csv" else "\n") as f:
+            for number, row in readers[source.format](path, f, columns):
+                missing = [column for column in columns if column not in row]
                 if missing:
                     raise DataError(
                         f"{path}:{number}: no {missing[0]!r} column (has: {', '.join(map(str, row))}); "
@@ -92,14 +91,72 @@ def _table_records(path: Path, source: Source) -> Iterator[Record]:
                 split = str(row[source.split_column]).strip().lower() if source.split_column else "train"
                 if split not in ("train", "test"):
                     raise DataError(f"{path}:{number}: {source.split_column}={split!r}; allowed: train, test")
-                label = str(row[source.label_column]).strip()
-                if not label:
-                    raise DataError(f"{path}:{number}: empty {source.label_column!r}; every row needs a label")
-                yield split, str(row[source.text_column]), label
+                yield split, str(row[source.text_column]), _label(path, number, row[source.label_column], source)
     except FileNotFoundError:
         raise DataError(f"{path}: missing; check the dataset's source.path and format") from None
     except (csv.Error, UnicodeError) as exc:
         raise DataError(f"{path}: not valid {source.format} ({exc})") from None
+
+
+def _label(path: Path, number: int, value: Any, source: Source) -> str:
+    """A row's class name, a number as its shortest spelling; refused when missing (empty, JSON's null, NaN as pandas
+    writes a missing value) or when it holds a line break, which the one-name-per-line classes.txt cannot hold."""
+    label = "null" if value is None else str(value).strip()
+    if value is None or label.lower() == "nan":
+        raise DataError(f"{path}:{number}: {source.label_column}={label}, a missing value; every row needs a label")
+    if not label:
+        raise DataError(f"{path}:{number}: empty {source.label_column!r}; every row needs a label")
+    if label.splitlines() != [label]:
+        raise DataError(f"{path}:{number}: {source.label_column}={label!r} holds a line break; a label is one line")
+    try:
+        return str(int(label))
+    except ValueError:
+        pass
+    try:
+        numeric = float(label)
+    except ValueError:
+        return label
+    return str(int(numeric)) if numeric.is_integer() else str(numeric)
+
+
+def _check_header(path: Path, header: list[str], columns: list[str]) -> None:
+    """Two columns of one name would leave one of them unread without a word."""
+    twice = next((column for column in columns if header.count(column) > 1), None)
+    if twice is not None:
+        raise DataError(f"{path}:1: {header.count(twice)} columns named {twice!r}; a column name must be unique")
+
+
+def _csv_rows(path: Path, f: Iterable[str], columns: list[str]) -> Iterator[tuple[int, dict]]:
+    """RFC 4180 rows: a quoted cell may hold commas, quotes (doubled) and line breaks, of any length."""
+    csv.field_size_limit(sys.maxsize)  # the module's default caps a cell at 131,072 characters
+    reader = csv.reader(f)
+    header = next(reader, [])
+    _check_header(path, header, columns)
+    for row in reader:
+        if row:
+            yield reader.line_num, _fields(path, reader.line_num, header, row, "comma-separated")
+
+
+def _tsv_rows(path: Path, f: Iterable[str], columns: list[str]) -> Iterator[tuple[int, dict]]:
+    """A TSV is tab-separated lines: a row is one line, and a quote is an ordinary character."""
+    lines = (line.removesuffix("\n").removesuffix("\r") for line in f)
+    header = next(lines, "").split("\t")
+    _check_header(path, header, columns)
+    for number, line in enumerate(lines, 2):
+        if line:
+            yield number, _fields(path, number, header, line.split("\t"), "tab-separated")
+
+
+def _fields(path: Path, number: int, header: list[str], row: list[str], kind: str) -> dict[str, str]:
+    if len(row) != len(header):
+        raise DataError(
+            f"{path}:{number}: {len(row)} {kind} fields, the header has {len(header)}; every row needs one per column"
+        )
+    return dict(zip(header, row))
+
+
+def _jsonl_rows(path: Path, f: Iterable[str], columns: list[str]) -> Iterator[tuple[int, dict]]:
+    return (_json_row(path, number, line) for number, line in enumerate(f, 1) if line.strip())
 
 
 def _json_row(path: Path, number: int, line: str) -> tuple[int, dict]:
@@ -146,13 +203,13 @@ def assign_splits(records: Iterable[Record], dataset: Dataset, seed: int) -> Ass
 
 
 def class_names(labels: list[str], given: list[str] | None) -> list[str]:
-    """The given order, else sorted (numerically when every label is an integer); two or more."""
+    """The given order, else sorted (numerically when every label is a number); two or more."""
     if given:
         classes = list(given)
     else:
         unique = set(labels)
-        numeric = all(re.fullmatch(r"-?\d+", name) for name in unique)
-        classes = sorted(unique, key=int) if numeric else sorted(unique)
+        numeric = all(re.fullmatch(r"-?\d+(\.\d+)?", name) for name in unique)
+        classes = sorted(unique, key=float) if numeric else sorted(unique)
     if len(set(classes)) < 2:
         found = ", ".join(classes) or "no documents"
         raise DataError(f"need at least two classes, found {len(set(classes))} ({found})")
@@ -231,6 +288,13 @@ def read_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
+def current_umask() -> int:
+    """The process's umask, which can only be read by setting it."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Any) -> None:
     """Write via a temporary sibling and rename, so a crash never leaves a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -238,6 +302,7 @@ def atomic_write(path: Path, write: Any) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp's file is private; an output gets the user's usual mode
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

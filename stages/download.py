@@ -45,7 +45,13 @@ def mirror_checksum(mirror: Path, filename: str) -> str:
     sums = mirror / "SHA256SUMS"
     if not sums.is_file():
         raise DataError(f"{sums}: missing; a mirror folder needs a SHA256SUMS file in sha256sum format")
-    for line in sums.read_text().splitlines():
+    try:
+        lines = sums.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{sums}: byte 0x{exc.object[exc.start]:02x} is not UTF-8; expected sha256sum's output"
+        ) from None
+    for line in lines:
         digest, _, name = line.strip().partition(" ")
         if name.lstrip(" *") == filename:
             return digest.lower()
@@ -138,6 +144,14 @@ def archive_members(source: Source) -> list[PurePosixPath] | None:
     return [root] if source.path else None
 
 
+def open_tar(file: Path) -> tarfile.TarFile:
+    """A tar archive, compressed or not; a file that is none gets one line, not tarfile's line per method tried."""
+    try:
+        return tarfile.open(file)
+    except tarfile.ReadError:
+        raise DataError(f"{file}: cannot extract: not a tar archive (plain, gzip, bzip2 or xz)") from None
+
+
 def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -> int:
     """Extract an archive (by its name: tar with tarfile's `data` filter, which refuses absolute paths, `..`,
     links out and devices; zip), only what lies at or under `members` where given, or copy a plain file into
@@ -150,7 +164,7 @@ def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -
     def fill(staging: Path) -> int:
         try:
             if file.name.endswith(TAR_SUFFIXES):
-                with tarfile.open(file) as tar:  # members as they are read: one pass through the compression
+                with open_tar(file) as tar:  # members as they are read: one pass through the compression
                     tar.extractall(staging, members=(m for m in tar if wanted(m.name)), filter="data")
             elif file.name.endswith(".zip"):
                 with zipfile.ZipFile(file) as archive:  # zipfile drops absolute paths and `..` parts itself

@@ -34,6 +34,7 @@ PositiveInt = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
 Side = Literal["pre", "post"]
+Seed = Annotated[int, Field(ge=0, lt=2**32)]  # numpy and scikit-learn take 32-bit seeds
 
 
 class ParamsError(UserError):
@@ -101,7 +102,7 @@ class Generate(Section):
     prompt: Annotated[str, Field(min_length=1)]
     chars: PositiveInt
     temperatures: Annotated[list[Annotated[float, Field(ge=0, allow_inf_nan=False)]], Field(min_length=1)]
-    seed: Annotated[int, Field(ge=0)]
+    seed: Seed
 
 
 class Train(Section):
@@ -138,7 +139,7 @@ class Baseline(Section):
 
 
 class Params(Section):
-    seed: Annotated[int, Field(ge=0)]
+    seed: Seed
     datasets: dict[Annotated[str, Field(pattern=NAME)], Dataset]
     train: ClassifierTrain
     architectures: dict[str, dict[str, Any]]
@@ -203,11 +204,16 @@ def validate(raw: Any) -> Params:
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; a missing file or a syntax error is a one-line ParamsError."""
+    """Parse a YAML file; a missing file, a byte that is not UTF-8 or a syntax error is a one-line ParamsError."""
     try:
-        return yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader: no arbitrary objects
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # a SafeLoader: no arbitrary objects
     except FileNotFoundError:
         raise ParamsError(f"{path}: file not found (run from the repository root)") from None
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ParamsError(
+            f"{path}: line {line}: byte 0x{exc.object[exc.start]:02x} is not UTF-8; save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -75,19 +76,27 @@ class Predictor:
 
 
 def read_texts(args: argparse.Namespace) -> list[str]:
-    """Texts from arguments, else from --file, else one per line from stdin; blank lines are skipped."""
-    if args.texts:
-        return args.texts
+    """Texts from arguments, else from --file, else one per line from stdin; blank ones are skipped. Lines end at
+    `\n` alone (a form feed or U+2028 is part of a text), and bytes that are not UTF-8 become U+FFFD, as in training."""
+    if args.texts:  # an argument's undecodable bytes reach Python as surrogates: back to bytes, then replaced
+        texts = (os.fsencode(text).decode("utf-8", errors="replace") for text in args.texts)
+        return [text for text in texts if text.strip()]
     if args.file:
         try:
-            lines = Path(args.file).read_text(encoding="utf-8", errors="replace").splitlines()
+            data = Path(args.file).read_bytes()
         except OSError as exc:
             raise UserError(f"--file {args.file}: cannot read ({exc.strerror})") from None
     elif not sys.stdin.isatty():
-        lines = sys.stdin.read().splitlines()
+        # the bytes, not the text the locale decodes (which keeps undecodable bytes to write them back out)
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
     else:
-        lines = []
+        data = b""
+    lines = (line.removesuffix("\r") for line in data.decode("utf-8", errors="replace").split("\n"))
     return [line for line in lines if line.strip()]
+
+
+# JSON strings may hold these raw, but line readers split on them: escaped, each result stays on one line
+LINE_SEPARATORS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -102,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         raise UserError(NO_TEXTS)
     dataset = args.dataset or next(iter(load_params().datasets))
     for result in Predictor(dataset, args.arch).predict(texts):
-        print(json.dumps(result, ensure_ascii=False))
+        print(json.dumps(result, ensure_ascii=False).translate(LINE_SEPARATORS))
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ import argparse
 import math
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import keras
@@ -29,6 +31,7 @@ from stages.data import (
     load_ids,
     read_lines,
     read_vocab,
+    replace_dir,
     windows,
     write_json,
 )
@@ -233,30 +236,33 @@ def main(argv: list[str] | None = None) -> None:
     kind = task(params, args.dataset)  # fail on an unknown --dataset or --arch before any work
     architecture_kwargs(params, args.arch, kind.models_section)
     paths, stage, settings = kind.paths, kind.stage("train", args.arch), kind.train_settings(params, args.arch)
-    live_dir = paths.live / args.arch
     from dvclive import Live  # here only: the training functions above run without DVC
 
-    try:
-        with Live(str(live_dir), dvcyaml=False, save_dvc_exp=False) as live:
-            model, summary = (train_language_model if kind.language_model else train_classifier)(
-                params, args.dataset, args.arch, [LiveLogger(live)]
-            )
-    except Exception as exc:
-        shutil.rmtree(live_dir, ignore_errors=True)  # a failed run's curves must not pass for results
-        if not out_of_memory(exc):
-            raise
-        section = kind.train_section
-        length = f"corpora.{args.dataset}.seq_len" if kind.language_model else "train.max_len"
-        raise UserError(
-            f"{stage}: out of memory ({type(exc).__name__}); lower {section}.batch_size, {length}, "
-            f"{section}.embedding_dim or the architecture's size"
-        ) from None
-    if not is_chief(settings.distribution):
-        print(f"{stage}: trained as a multi-worker replica; the chief writes the outputs")
-        return
-    model_path = paths.models / f"{args.arch}.keras"
-    atomic_write(model_path, model.save)
-    write_json(paths.models / f"{args.arch}.json", summary)
+    # The curves go to a folder of their own and replace dvclive/<dataset>/<arch> only once training succeeded: a
+    # failed or interrupted run leaves the committed ones as they were.
+    with tempfile.TemporaryDirectory(prefix="rnnlab-curves-") as tmp:
+        curves = Path(tmp) / args.arch  # made by DVCLive with the user's usual mode, unlike the private `tmp`
+        try:
+            with Live(str(curves), dvcyaml=False, save_dvc_exp=False) as live:
+                model, summary = (train_language_model if kind.language_model else train_classifier)(
+                    params, args.dataset, args.arch, [LiveLogger(live)]
+                )
+        except Exception as exc:
+            if not out_of_memory(exc):
+                raise
+            section = kind.train_section
+            length = f"corpora.{args.dataset}.seq_len" if kind.language_model else "train.max_len"
+            raise UserError(
+                f"{stage}: out of memory ({type(exc).__name__}); lower {section}.batch_size, {length}, "
+                f"{section}.embedding_dim or the architecture's size"
+            ) from None
+        if not is_chief(settings.distribution):
+            print(f"{stage}: trained as a multi-worker replica; the chief writes the outputs")
+            return
+        model_path = paths.models / f"{args.arch}.keras"
+        atomic_write(model_path, model.save)
+        write_json(paths.models / f"{args.arch}.json", summary)
+        replace_dir(paths.live / args.arch, lambda folder: shutil.copytree(curves, folder, dirs_exist_ok=True))
     print(
         f"{stage}: wrote {model_path} ({summary['epochs']} epochs, best {summary['best_epoch']}, "
         f"{summary['train_seconds']} s on {keras.backend.backend()})"

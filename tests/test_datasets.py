@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 import yaml
 
+import stages.tokenize
 from stages.data import DataError, assign_splits, read_records
+from stages.metrics import read_metrics
 from stages.params import Dataset, validate
 from stages.train import class_weights
 from tests import fakes
-from tests.conftest import ROOT, make_project, project_env, run
+from tests.conftest import ROOT, TINY, make_project, project_env, run, run_main, set_key
 from tests.test_pipeline import stages_run
 
 TOKENIZE = {"vocab_size": 200, "max_len": 24, "padding": "post", "truncating": "pre", "lowercase": True}
@@ -91,6 +93,148 @@ def test_bad_tables_fail_in_one_line_naming_the_row(tmp_path: Path, content: str
         splits_of(tmp_path, settings)
 
 
+def rows(count: int, separator: str = ",") -> str:
+    """`count` two-class rows, text then label."""
+    return "".join(f"doc {i}{separator}{'a' if i % 2 else 'b'}\n" for i in range(count))
+
+
+@pytest.fixture
+def news(tmp_path: Path) -> Path:
+    """A folder with params.yaml whose dataset `news` reads data/news/raw/news.<format>; cwd changed to it."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    for key, value in TINY.items():
+        set_key(params, key, value)
+    params["datasets"]["news"] = {"source": {"url": "news.csv", "format": "csv"}, "split": {"val_fraction": 0.2}}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (tmp_path / "data/news/raw").mkdir(parents=True)
+    return tmp_path
+
+
+def tokenize_news(project: Path, data: bytes, fmt: str, monkeypatch, capsys) -> tuple[int | str, str, str]:
+    """tokenize@news on a file in `fmt` holding `data`, run as its CLI runs it."""
+    name = f"news.{fmt}"
+    edit = {"datasets.news.source.url": name, "datasets.news.source.format": fmt}
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    for key, value in edit.items():
+        set_key(params, key, value)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    (project / "data/news/raw" / name).write_bytes(data)
+    return run_main(stages.tokenize.main, ["--dataset", "news"], project, monkeypatch, capsys)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "data", "line"),
+    [
+        (
+            "csv",
+            'text,label\nhi,"spo\nrts"\n',
+            "error: data/news/raw/news.csv:3: label='spo\\nrts' holds a line break; a label is one line",
+        ),
+        (
+            "jsonl",
+            json.dumps({"text": "hi", "label": "spo\u2028rts"}) + "\n",
+            "error: data/news/raw/news.jsonl:1: label='spo\\u2028rts' holds a line break; a label is one line",
+        ),
+        (
+            "csv",
+            "text,label,label\nhi,a,b\n",
+            "error: data/news/raw/news.csv:1: 2 columns named 'label'; a column name must be unique",
+        ),
+        (
+            "csv",
+            "text,label\nhi,NaN\n",
+            "error: data/news/raw/news.csv:2: label=NaN, a missing value; every row needs a label",
+        ),
+        (
+            "jsonl",
+            '{"text": "hi", "label": null}\n',
+            "error: data/news/raw/news.jsonl:1: label=null, a missing value; every row needs a label",
+        ),
+        (
+            "jsonl",
+            '{"text": "hi", "label": NaN}\n',
+            "error: data/news/raw/news.jsonl:1: label=nan, a missing value; every row needs a label",
+        ),
+        (
+            "tsv",
+            "text\tlabel\nhi\tthere\ta\n",
+            "error: data/news/raw/news.tsv:2: 3 tab-separated fields, the header has 2; every row needs one per column",
+        ),
+        (
+            "csv",
+            "text,label\nhi\n",
+            "error: data/news/raw/news.csv:2: 1 comma-separated fields, the header has 2; "
+            "every row needs one per column",
+        ),
+    ],
+    ids=[
+        "csv-label-line-break",
+        "jsonl-label-u2028",
+        "two-label-columns",
+        "nan-label",
+        "null",
+        "json-nan",
+        "tsv-tab",
+        "short-row",
+    ],
+)
+def test_bad_table_rows_stop_tokenize_in_one_line_and_write_nothing(
+    news: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, fmt: str, data: str, line: str
+):
+    separator = "\t" if fmt == "tsv" else ","
+    body = (
+        rows(40, separator)
+        if fmt != "jsonl"
+        else "".join(json.dumps({"text": f"d{i}", "label": i % 2}) + "\n" for i in range(40))
+    )
+    header, _, first = data.partition("\n") if fmt != "jsonl" else ("", "", data)
+    content = (f"{header}\n{first}{body}" if fmt != "jsonl" else f"{first}{body}").encode()
+    status, out, err = tokenize_news(news, content, fmt, monkeypatch, capsys)
+    assert (status, out, err) == (2, "", line + "\n")
+    assert not (news / "data/news/tokenized").exists() and not (news / "data/news/stats.json").exists()
+
+
+def test_a_tsv_row_is_a_line_and_quotes_are_ordinary_characters(tmp_path: Path):
+    """An opening quote closed rows later does not join them: 100 lines are 100 documents."""
+    (tmp_path / "d.tsv").write_text('text\tlabel\n"opens a quote\ta\n' + rows(98, "\t") + 'closes it"\tb\n')
+    records = list(read_records(dataset({"url": "d.tsv", "format": "tsv"}).source, tmp_path))
+    assert len(records) == 100
+    assert records[0][1:] == ('"opens a quote', "a") and records[-1][1:] == ('closes it"', "b")
+
+
+def test_numeric_labels_compare_as_numbers(tmp_path: Path):
+    lines = [json.dumps({"text": f"doc {i}", "label": [1, 1.0, "1", 2, 2.0, " 2 "][i % 6]}) for i in range(60)]
+    (tmp_path / "d.jsonl").write_text("\n".join(lines) + "\n")
+    classes, sizes = splits_of(tmp_path, dataset({"url": "d.jsonl", "format": "jsonl"}))
+    assert classes == ["1", "2"] and sum(sizes.values()) == 60
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl"])
+def test_a_byte_order_mark_is_read_as_the_encoding_marker(tmp_path: Path, fmt: str):
+    """The same documents and classes with and without a UTF-8 BOM, in every table format."""
+    if fmt == "jsonl":
+        content = "".join(json.dumps({"text": f"doc {i}", "label": i % 2}) + "\n" for i in range(40))
+    else:
+        separator = "\t" if fmt == "tsv" else ","
+        content = f"text{separator}label\n" + rows(40, separator)
+    (tmp_path / f"plain.{fmt}").write_text(content)
+    (tmp_path / f"bom.{fmt}").write_bytes(b"\xef\xbb\xbf" + content.encode())
+    plain, bom = (
+        list(read_records(dataset({"url": f"{name}.{fmt}", "format": fmt}).source, tmp_path))
+        for name in ("plain", "bom")
+    )
+    assert bom == plain and len(bom) == 40
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv"])
+def test_a_cell_of_any_length_is_read_whole(tmp_path: Path, fmt: str):
+    separator = "\t" if fmt == "tsv" else ","
+    huge = "great film " * 100_000  # 1.1 million characters, past the csv module's default cell limit
+    (tmp_path / f"d.{fmt}").write_text(f"text{separator}label\n{huge}{separator}a\n" + rows(9, separator))
+    records = list(read_records(dataset({"url": f"d.{fmt}", "format": fmt}).source, tmp_path))
+    assert records[0] == ("train", huge, "a") and len(records) == 10
+
+
 def test_bad_json_line_is_named(tmp_path: Path):
     (tmp_path / "d.jsonl").write_text('{"text": "a", "label": 1}\n{"text": oops}\n')
     with pytest.raises(DataError, match=r"d\.jsonl:2: not valid JSON"):
@@ -147,7 +291,7 @@ def test_three_class_csv_end_to_end_with_dvc_and_predict(tmp_path: Path):
     assert stats["classes"] == classes
     assert stats["train"]["imbalance"] == pytest.approx(3, abs=0.1)
     for name in ("gru", "cnn_rnn", "baseline"):
-        metrics = json.loads((project / f"metrics/topics/{name}.json").read_text())
+        metrics = read_metrics(project / f"metrics/topics/{name}.json")
         assert set(metrics["per_class"]) == set(classes)
         assert all(0 <= metrics[key] <= 1 for key in ("accuracy", "f1", "weighted_f1", "roc_auc"))
         assert metrics["log_loss"] > 0

@@ -86,6 +86,8 @@ HARMLESS_AND_NOT = (
     b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
     b"I0000 00:00:1796631554.378450   28018 port.cc:153] oneDNN custom operations are on.\n"
     b"E0000 00:00:1796631561.412440   28018 node_def_util.cc:682] NodeDef mentions attribute use_unbounded_threadpool\n"
+    b"E0000 00:00:1796631561.412440   28018 util.cc:131] oneDNN supports DT_BOOL only on platforms with AVX-512. "
+    b"Falling back to the default Eigen-based implementation if present.\n"
     b"F0000 00:00:1796631561.412440   28018 tensor.cc:1] Check failed: a fatal error\n"
     b"E0000 00:00:1796631561.412440   28018 cuda_dnn.cc:1] a real error\n"
     b"downloading 10%\rdownloading 20%\r"

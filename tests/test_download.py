@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import tarfile
 import zipfile
 from pathlib import Path
@@ -194,4 +195,23 @@ def test_cli_offline_without_mirror_is_one_line(tmp_path: Path):
     assert result.returncode == 2
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert MIRROR_ENV in line
+    assert not (project / "data/imdb/raw").exists()
+
+
+def test_a_file_named_tar_gz_that_is_no_archive_is_one_line(tmp_path: Path):
+    (tmp_path / "fake.tar.gz").write_text("<html>not found</html>\n")
+    with pytest.raises(DataError) as error:
+        unpack(tmp_path / "fake.tar.gz", tmp_path / "raw")
+    assert str(error.value) == f"{tmp_path}/fake.tar.gz: cannot extract: not a tar archive (plain, gzip, bzip2 or xz)"
+    assert not (tmp_path / "raw").exists()
+
+
+def test_cli_mirror_with_a_checksum_file_that_is_not_utf8_is_one_line(tmp_path: Path, fake_mirror: Path):
+    mirror = tmp_path / "mirror"
+    shutil.copytree(fake_mirror, mirror)
+    (mirror / "SHA256SUMS").write_bytes(b"\xff\xfe" + (fake_mirror / "SHA256SUMS").read_bytes())
+    project = make_project(tmp_path / "project", None, {})
+    result = run(["python", "-m", "stages.download", "--dataset", "imdb"], project, project_env(mirror), check=False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == f"error: {mirror}/SHA256SUMS: byte 0xff is not UTF-8; expected sha256sum's output\n"
     assert not (project / "data/imdb/raw").exists()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +58,26 @@ def test_cli_arguments_stdin_and_file(tiny_project: Path, tmp_path: Path):
     assert from_file.stdout == from_args.stdout == from_stdin.stdout
 
 
+def test_cli_lines_end_at_newline_only_and_every_output_line_is_json(tiny_project: Path, tmp_path: Path):
+    """Bytes that are not UTF-8 become U+FFFD, a form feed or U+2028 stays inside its text, a CRLF ends a line,
+    and every output line is UTF-8 JSON that even a reader splitting on U+2028 sees whole; stdin and --file alike."""
+    data = b"great film \xff\xfe here\n" + "one\u2028text\x0cstill\r\n".encode() + b"\n"
+    (tmp_path / "texts.txt").write_bytes(data)
+    command = ["python", "-m", "stages.predict", "--dataset", "imdb", "--arch", "gru"]
+    outputs = [
+        subprocess.run(args, cwd=tiny_project, env=ENV, input=data, capture_output=True, check=True).stdout
+        for args in (command, [*command, "--file", str(tmp_path / "texts.txt")])
+    ]
+    assert outputs[0] == outputs[1]
+    lines = outputs[0].decode("utf-8").splitlines()
+    assert [json.loads(line)["text"] for line in lines] == ["great film \ufffd\ufffd here", "one\u2028text\x0cstill"]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--arch", "gru"], "error: no texts given: pass them as arguments, one per line on stdin, or with --file"),
+        (["--arch", "gru", "", " "], "error: no texts given: pass them as arguments"),
         (
             ["--dataset", "yelp", "--arch", "gru", "ok"],
             "error: --dataset yelp: not in params.yaml datasets; allowed: imdb",

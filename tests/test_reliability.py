@@ -3,6 +3,7 @@ and leaves no half-written output. Real processes, real DVC, tiny data."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import io
@@ -75,7 +76,7 @@ def results_of(project: Path) -> dict[str, object]:
 
     results: dict[str, object] = {
         str(path.relative_to(project)): without_time(path)
-        for path in [*(project / "metrics/imdb").glob("*.json"), project / "data/imdb/models/lstm.json"]
+        for path in [*(project / "metrics/imdb").rglob("*.json"), project / "data/imdb/models/lstm.json"]
     }
     results["predictions"] = (project / "reports/imdb/predictions/lstm.csv").read_text()
     results["stats"] = json.loads((project / "data/imdb/stats.json").read_text())
@@ -306,8 +307,10 @@ def test_bad_override_through_exp_run_is_one_line(tmp_path: Path, fake_mirror: P
     assert result.returncode != 0
     assert error_lines(result) == ["error: architectures.gru.dropout: Input should be less than 1 (got 1.5)"]
     assert files_under(project / "data/imdb/models") == []
-    assert files_under(project / "metrics") in ([], [project / "metrics/imdb/baseline.json"])
-    assert not (project / "dvclive").exists() and not (project / "reports").exists()
+    baseline = [project / "metrics/imdb/baseline.json", project / "metrics/imdb/details/baseline.json"]
+    assert files_under(project / "metrics") in ([], baseline)
+    assert not (project / "dvclive").exists()
+    assert files_under(project / "reports") in ([], [project / "reports/imdb/predictions/baseline.csv"])
     refs = run(["git", "for-each-ref", "--format=%(refname)", "refs/exps"], project).stdout.split()
     assert [ref for ref in refs if not ref.startswith("refs/exps/exec/")] == []  # no experiment recorded
 
@@ -457,7 +460,7 @@ def test_diverging_training_stops_in_one_line_and_writes_no_results(reference: R
     assert re.fullmatch(r"error: train@imdb-lstm: loss became (nan|inf) at epoch 1; lower train.learning_rate .*", line)
     assert not (project / "data/imdb/models/lstm.keras").exists()
     assert not (project / "data/imdb/models/lstm.json").exists()
-    assert not (project / "dvclive/imdb/lstm").exists()
+    assert files_under(project / "dvclive/imdb/lstm") == []  # DVC removed the outputs; no curves were written
     # The earlier run's metrics stay as committed (this run wrote none), and DVC flags them as stale.
     assert run(["git", "status", "--porcelain", "metrics"], project).stdout == ""
     assert "evaluate@imdb-lstm" in run(["dvc", "status"], project, project_env(None)).stdout
@@ -486,7 +489,7 @@ def test_out_of_memory_is_one_line_and_writes_no_model(reference: Reference, tmp
         "train.embedding_dim or the architecture's size"
     ]
     assert not (project / "data/imdb/models/lstm.keras").exists()
-    assert not (project / "dvclive/imdb/lstm").exists()
+    assert files_under(project / "dvclive/imdb/lstm") == []
 
 
 def start(args: list[str], cwd: Path) -> subprocess.Popen:
@@ -703,3 +706,116 @@ def test_arrays_holding_python_objects_are_refused_not_unpickled(reference: Refe
         "error: data/imdb/tokenized/test/x.npy: refused (Object arrays cannot be loaded when allow_pickle=False); "
         "only plain numeric arrays are loaded"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Params that cannot be read or used, errors before TensorFlow's logs, file modes.
+
+
+@pytest.mark.parametrize(
+    ("spoil", "line"),
+    [
+        (
+            lambda text: re.sub(rb"(?m)^seed:", b"# caf\xe9\nseed:", text, count=1),
+            "error: params.yaml: line {line}: byte 0xe9 is not UTF-8; save it as UTF-8",
+        ),
+        (
+            lambda text: re.sub(rb"(?m)^seed: *\d+", b"seed: 1099511627776", text, count=1),
+            "error: seed: Input should be less than 4294967296 (got 1099511627776)",
+        ),
+    ],
+    ids=["not-utf8", "seed-out-of-range"],
+)
+def test_unusable_params_are_one_line_before_any_work(workdir: Path, spoil: Callable[[bytes], bytes], line: str):
+    write_corpus(workdir / "data/imdb/raw", {})
+    text = spoil((workdir / "params.yaml").read_bytes())
+    (workdir / "params.yaml").write_bytes(text)
+    env = {**project_env(None), "PYTHONPATH": str(ROOT)}
+    result = run(["python", "-m", "stages.tokenize", "--dataset", "imdb"], workdir, env, False)
+    number = text[: text.find(b"\xe9")].count(b"\n") + 1
+    assert (result.returncode, result.stdout, result.stderr) == (2, "", line.format(line=number) + "\n")
+    assert not (workdir / "data/imdb/tokenized").exists() and not (workdir / "data/imdb/stats.json").exists()
+
+
+@pytest.mark.parametrize("stage", ["train", "evaluate"])
+def test_a_model_stage_error_is_all_the_user_sees(workdir: Path, stage: str):
+    """As dvc runs them (oneDNN on for train): TensorFlow's start-up logs never come before the error line."""
+    edit_params(workdir, {"architectures.gru.dropout": 1.5})
+    env = {**project_env(None), "PYTHONPATH": str(ROOT), "TF_ENABLE_ONEDNN_OPTS": "1" if stage == "train" else "0"}
+    result = run(["python", "-m", f"stages.{stage}", "--dataset", "imdb", "--arch", "gru"], workdir, env, False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "error: architectures.gru.dropout: Input should be less than 1 (got 1.5)\n"
+
+
+def test_outputs_get_the_users_umask(workdir: Path):
+    """Files written aside and renamed get the mode any other file would, not the private one of a temporary file."""
+    from stages import tokenize
+
+    write_corpus(workdir / "data/imdb/raw", {})
+    previous = os.umask(0o002)
+    try:
+        tokenize.main(["--dataset", "imdb"])
+    finally:
+        os.umask(previous)
+    assert (workdir / "data/imdb/stats.json").stat().st_mode & 0o777 == 0o664
+    assert (workdir / "data/imdb/tokenized/train/x.npy").stat().st_mode & 0o777 == 0o664
+
+
+# ---------------------------------------------------------------------------------------------
+# Interrupted and failed training: committed files stay as they were; a stage dies with its parent.
+
+
+def test_training_that_fails_by_hand_leaves_the_committed_curves(workdir: Path):
+    curves = workdir / "dvclive/imdb/lstm"
+    (curves / "plots/metrics/train").mkdir(parents=True)
+    (curves / "metrics.json").write_text('{"step": 3}\n')
+    (curves / "plots/metrics/train/loss.tsv").write_text("step\tloss\n0\t0.7\n")
+    before = {path: path.read_bytes() for path in files_under(curves)}
+    env = {**project_env(None), "PYTHONPATH": str(ROOT)}
+    result = run(["python", "-m", "stages.train", "--dataset", "imdb", "--arch", "lstm"], workdir, env, False)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "error: data/imdb/tokenized/train: no tokenized arrays (x.npy, y.npy); `dvc repro` rebuilds them\n"
+    )
+    assert {path: path.read_bytes() for path in files_under(curves)} == before
+    assert not (workdir / "data/imdb/models").exists()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
+def test_interrupted_training_leaves_every_committed_file(reference: Reference, tmp_path: Path, stop: signal.Signals):
+    """Training run by hand, stopped mid-way: its curves, model and metrics stay as committed; Ctrl-C says so in
+    one line, without a traceback."""
+    project = copy_of(reference, tmp_path / "project")
+    model = project / "data/imdb/models/lstm.keras"
+    committed = model.read_bytes()
+    trainer = start(["python", "-m", "stages.train", "--dataset", "imdb", "--arch", "lstm"], project)
+    read_until(trainer, "Epoch 2/40")
+    trainer.send_signal(stop)
+    output = trainer.communicate(timeout=60)[0].decode()
+    assert trainer.returncode == -stop
+    if stop == signal.SIGINT:
+        assert "Traceback" not in output
+        assert [line for line in output.splitlines() if line.startswith("error:")] == [
+            "error: interrupted: python -m stages.train --dataset imdb --arch lstm stopped; nothing was written"
+        ]
+    assert run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout == ""
+    assert model.read_bytes() == committed
+
+
+def test_training_dies_with_a_killed_dvc(reference: Reference, tmp_path: Path):
+    """SIGKILL to `dvc repro` alone: its training process ends too, instead of writing a model no dvc.lock records."""
+    project = copy_of(reference, tmp_path / "project")
+    repro = start(["dvc", "repro", "--force", "--single-item", "train@imdb-lstm"], project)
+    try:
+        read_until(repro, "Epoch 2/40")
+        (trainer,) = [
+            p for p in psutil.Process(repro.pid).children(recursive=True) if p.cmdline()[1:3] == ["-m", "stages.train"]
+        ]
+        os.kill(repro.pid, signal.SIGKILL)
+        repro.wait(timeout=30)
+        _, alive = psutil.wait_procs([trainer], timeout=30)
+        assert alive == []
+        assert not (project / "data/imdb/models/lstm.keras").exists()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(repro.pid, signal.SIGKILL)  # whatever is left of its session
