@@ -47,6 +47,7 @@ from pathlib import Path
 
 import yaml
 
+from stages.metrics import read_metrics
 from stages.presets import PRESETS_DIR, apply_overrides, load_preset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,7 +135,7 @@ def run_config(project: Path, base: dict, overrides: dict, architectures: list[s
     """Write params (base + overrides), reproduce the architectures' evaluate stages, return their metrics."""
     write_params(project, base, overrides)
     dvc_repro(project, [f"evaluate@imdb-{arch}" for arch in architectures])
-    return {arch: json.loads((project / "metrics/imdb" / f"{arch}.json").read_text()) for arch in architectures}
+    return {arch: read_metrics(project / "metrics/imdb" / f"{arch}.json") for arch in architectures}
 
 
 def archive_name(config: str, seed: int) -> str:

@@ -33,6 +33,7 @@ from pathlib import Path
 from benchmarks.notebooks import ROOT, absolute_mirror, hardware, make_project, write_params
 from stages import run_stage
 from stages.data import read_json
+from stages.metrics import details_path
 from stages.params import read_yaml
 from stages.presets import apply_overrides, epoch_cap, load_preset
 from stages.task import Paths
@@ -99,13 +100,15 @@ def score(project: Path, stage: str) -> tuple[str, dict | None]:
 
 
 def full_epochs(revision: str, stage: str) -> int:
-    """The epochs a train stage ran in the full study committed at `revision` (its metrics JSON)."""
+    """The epochs a train stage ran in the full study committed at `revision`: its metrics details file, or
+    its metrics file at a revision from before the details were split out."""
     _, paths, arch = stage_parts(stage)
-    path = (paths.metrics / f"{arch}.json").as_posix()
-    shown = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True)
-    if shown.returncode != 0:
-        raise SystemExit(f"error: --epochs-from {revision}: no {path} there ({shown.stderr.strip()})")
-    return json.loads(shown.stdout)["epochs"]
+    metrics_path = paths.metrics / f"{arch}.json"
+    for path in (details_path(metrics_path).as_posix(), metrics_path.as_posix()):
+        shown = subprocess.run(["git", "show", f"{revision}:{path}"], cwd=ROOT, capture_output=True, text=True)
+        if shown.returncode == 0:
+            return json.loads(shown.stdout)["epochs"]
+    raise SystemExit(f"error: --epochs-from {revision}: no {path} there ({shown.stderr.strip()})")
 
 
 def run_side(name: str, epochs: int | None, revision: str | None) -> dict[str, tuple[float, str, bool]]:

@@ -1,8 +1,9 @@
 """Stages `evaluate@<dataset>-<arch>` and `lm_evaluate@<corpus>-<arch>`: score a trained model on the test split.
 
-Writes `metrics/<dataset>/<arch>.json` (for `dvc metrics`: scalars only, so its table stays readable) and
-per-example predictions `reports/<dataset>/predictions/<arch>.csv` (DVC's confusion-matrix plot and the
-report's confusion figure read them); for a language model also text samples, `reports/<corpus>/samples/<arch>.json`.
+Writes `metrics/<dataset>/<arch>.json` (for `dvc metrics`: the headline scores only, so its table fits a screen),
+every other score to `metrics/<dataset>/details/<arch>.json`, and per-example predictions
+`reports/<dataset>/predictions/<arch>.csv` (DVC's confusion-matrix plot and the report read them); for a language
+model also text samples, `reports/<corpus>/samples/<arch>.json`.
 """
 
 from __future__ import annotations
@@ -15,36 +16,20 @@ import keras
 import numpy as np
 
 from stages import require, run_stage
-from stages.data import (
-    atomic_write,
-    load_ids,
-    read_json,
-    read_lines,
-    read_vocab,
-    windows,
-    write_json,
+from stages.data import atomic_write, load_ids, read_json, read_lines, read_vocab, windows, write_json
+from stages.metrics import (
+    CLASSIFIER_HEADLINE,
+    LANGUAGE_MODEL_HEADLINE,
+    classification_metrics,
+    language_model_metrics,
+    write_metrics,
+    write_predictions,
 )
-from stages.metrics import classification_metrics, language_model_metrics
 from stages.params import Params, load_params
 from stages.registry import architecture_kwargs, check_architectures, load_model
 from stages.sampling import sample
 from stages.scoring import classifier_test_scores
 from stages.task import Paths, task
-
-
-def write_predictions(path: Path, labels: np.ndarray, probabilities: np.ndarray, classes: list[str]) -> None:
-    """One row per test document, in test-split order: actual and predicted class, and P(predicted)."""
-
-    def write(tmp: Path) -> None:
-        with open(tmp, "w", newline="") as f:
-            writer = csv.writer(f)
-            writer.writerow(["actual", "predicted", "probability"])
-            for label, row in zip(labels, probabilities):
-                best = int(row.argmax())
-                writer.writerow([classes[label], classes[best], f"{row[best]:.4f}"])
-
-    atomic_write(path, write)
-
 
 TOP_CHARACTERS = 10  # a language model's predictions CSV (its confusion plot) covers the most frequent characters
 PREDICTION_ROWS = 10_000  # test characters in a language model's predictions CSV (the metrics use all)
@@ -94,7 +79,7 @@ def evaluate_language_model(params: Params, corpus: str, arch: str, model: keras
         for temperature in settings.temperatures
     }
     write_json(paths.samples / f"{arch}.json", {"prompt": settings.prompt, "samples": samples})
-    return language_model_metrics(targets, logits)
+    return language_model_metrics(targets, logits, seq_len)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,7 +109,8 @@ def main(argv: list[str] | None = None) -> None:
         metrics = classification_metrics(labels, probabilities, classes)
         write_predictions(paths.predictions / f"{args.arch}.csv", labels, probabilities, classes)
     metrics |= summary
-    write_json(paths.metrics / f"{args.arch}.json", metrics)
+    headline = LANGUAGE_MODEL_HEADLINE if kind.language_model else CLASSIFIER_HEADLINE
+    write_metrics(paths.metrics / f"{args.arch}.json", metrics, headline)
     print(
         f"{kind.stage('evaluate', args.arch)}: wrote {paths.metrics / args.arch}.json "
         f"(test accuracy {metrics['accuracy']:.4f})"

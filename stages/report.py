@@ -1,7 +1,8 @@
 """Stage `report@<dataset>`: one Markdown page comparing every architecture with the baseline on a dataset.
 
-Reads the metrics files, the test predictions, DVCLive curves and data stats; writes
-`reports/<dataset>/report.md` and the PNG figures it links.
+Reads the metrics files and their details, the test predictions, DVCLive curves and data stats; writes
+`reports/<dataset>/report.md` and the PNG figures it links. From the per-document predictions it gives each
+classifier's accuracy and macro F1 an interval and pairs it with the best model and the baseline (`stages.statistics`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,15 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix
 
-from stages import require, run_stage
+from stages import UserError, require, run_stage
 from stages.data import SPLITS, atomic_write, read_json
-from stages.metrics import CLASSIFIER_COLUMNS, LANGUAGE_MODEL_COLUMNS
+from stages.metrics import CLASSIFIER_COLUMNS, LANGUAGE_MODEL_COLUMNS, details_path, read_metrics
 from stages.params import TRAIN_OVERRIDES, Params, load_params
+from stages.statistics import CONFIDENCE, exact_rate_interval, macro_f1, macro_f1_interval, mcnemar_exact_p
 from stages.task import Task, task
+
+BASELINE = "baseline (TF-IDF + logistic regression)"  # the baseline's row in the results table
+SIGNIFICANCE = 1 - CONFIDENCE  # a paired test's p below this: the two models differ beyond chance
 
 
 def results_table(rows: list[tuple[str, dict]], columns: tuple[str, ...]) -> str:
@@ -37,6 +42,8 @@ def results_table(rows: list[tuple[str, dict]], columns: tuple[str, ...]) -> str
 def _cell(column: str, value: object) -> str:
     if value is None:
         return "n/a"
+    if isinstance(value, tuple):  # a score and its interval
+        return f"{value[0]:.4f} [{value[1]:.4f}, {value[2]:.4f}]"
     if column in ("train_seconds", "seconds_to_best"):
         return f"{value:,.1f}"
     if isinstance(value, float):
@@ -88,12 +95,16 @@ def plot_confusions(predictions: dict[str, Path], classes: list[str], path: Path
 
 
 def plot_accuracy_vs_time(metrics: dict[str, dict], path: Path) -> None:
+    """Test accuracy against the seconds until the kept weights existed: what each model's accuracy cost."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for name, values in metrics.items():
-        ax.scatter(values["train_seconds"], values["accuracy"])
-        ax.annotate(name, (values["train_seconds"], values["accuracy"]), fontsize=8)
+        ax.scatter(values["seconds_to_best"], values["accuracy"])
+        ax.annotate(name, (values["seconds_to_best"], values["accuracy"]), fontsize=8)
     ax.set(
-        xscale="log", xlabel="training time (s, log scale)", ylabel="test accuracy", title="accuracy vs training time"
+        xscale="log",
+        xlabel="seconds to the kept weights (log scale)",
+        ylabel="test accuracy",
+        title="accuracy vs training time",
     )
     ax.grid(alpha=0.3)
     _save(fig, path)
@@ -105,10 +116,98 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
-def render(params: Params, name: str, metrics: dict[str, dict], baseline: dict, stats: dict) -> str:
-    """The report's Markdown; figures are referenced relative to the report."""
-    archs = list(metrics)
-    rows = metrics | {"baseline (TF-IDF + logistic regression)": baseline}
+def paired_comparison(predictions: dict[str, pd.DataFrame], classes: list[str]) -> dict[str, dict]:
+    """Per model, from its per-document predictions: accuracy and macro F1 with their intervals, and McNemar's
+    exact p against the most accurate model and against the baseline (None against itself)."""
+    actual = next(iter(predictions.values()))["actual"]
+    for name, rows in predictions.items():
+        if not rows["actual"].equals(actual):
+            raise UserError(f"{name}: its predictions are not of the same test documents in the same order")
+    ids = {label: i for i, label in enumerate(classes)}
+    actual_ids = actual.map(ids).to_numpy()
+    correct = {name: (rows["predicted"] == actual).to_numpy() for name, rows in predictions.items()}
+    best = max(correct, key=lambda name: correct[name].sum())
+    return {
+        name: {
+            "accuracy": (hits.mean(), *exact_rate_interval(int(hits.sum()), len(hits))),
+            "f1": (
+                macro_f1(actual_ids, rows["predicted"].map(ids).to_numpy(), len(classes)),
+                *macro_f1_interval(actual_ids, rows["predicted"].map(ids).to_numpy(), len(classes)),
+            ),
+            "p_best": None if name == best else mcnemar_exact_p(hits, correct[best]),
+            "p_baseline": None if name == BASELINE else mcnemar_exact_p(hits, correct[BASELINE]),
+        }
+        for (name, rows), hits in zip(predictions.items(), correct.values())
+    }
+
+
+def _p_value(p: float | None) -> str:
+    return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def comparison_table(metrics: dict[str, dict], compared: dict[str, dict]) -> str:
+    """The results table, most accurate first: the scores with intervals, the paired tests' p, then the rest."""
+    best = next(name for name, values in compared.items() if values["p_best"] is None)
+    order = sorted(compared, key=lambda name: -compared[name]["accuracy"][0])
+    header = (
+        f"| model | accuracy [{CONFIDENCE:.0%} CI] | F1 (macro) [{CONFIDENCE:.0%} CI] | p vs {best} | p vs TF-IDF | "
+        + " | ".join(CLASSIFIER_COLUMNS)
+        + " |\n|"
+        + " --- |" * (len(CLASSIFIER_COLUMNS) + 5)
+        + "\n"
+    )
+    return header + "".join(
+        f"| {name}{' ≈' if tied(compared[name]) else ''} | {_cell('', compared[name]['accuracy'])} | "
+        f"{_cell('', compared[name]['f1'])} | {_p_value(compared[name]['p_best'])} | "
+        f"{_p_value(compared[name]['p_baseline'])} | "
+        + " | ".join(_cell(column, metrics[name].get(column)) for column in CLASSIFIER_COLUMNS)
+        + " |\n"
+        for name in order
+    )
+
+
+def tied(values: dict) -> bool:
+    """Not distinguishable from the most accurate model by the paired test."""
+    return values["p_best"] is not None and values["p_best"] >= SIGNIFICANCE
+
+
+def comparison_sentences(compared: dict[str, dict], documents: int) -> str:
+    """What the paired tests say, in words."""
+    best = next(name for name, values in compared.items() if values["p_best"] is None)
+    order = sorted(compared, key=lambda name: -compared[name]["accuracy"][0])  # most accurate first
+    ties = [name for name in order if tied(compared[name])]
+    if ties:
+        verdict = (
+            f"{_names(ties)} {_are(ties)} not distinguishable from it at the {SIGNIFICANCE:g} level (marked ≈): "
+            f"on these {documents:,} test documents the gap may be chance, and every other model is less accurate"
+        )
+    else:
+        verdict = f"every other model is less accurate than it at the {SIGNIFICANCE:g} level"
+    baseline = compared[BASELINE]["accuracy"][0]
+    others = [name for name in order if name != BASELINE]
+    differ = [name for name in others if compared[name]["p_baseline"] < SIGNIFICANCE]
+    groups = (
+        ("more accurate beyond chance", [name for name in differ if compared[name]["accuracy"][0] > baseline]),
+        ("less accurate beyond chance", [name for name in differ if compared[name]["accuracy"][0] < baseline]),
+        ("not distinguishable from it", [name for name in others if name not in differ]),
+    )
+    against = "; ".join(f"{_names(names)} {_are(names)} {what}" for what, names in groups if names)
+    return f"{_names([best])} is the most accurate model; {verdict}. Against the TF-IDF baseline, {against}."
+
+
+def _are(names: list[str]) -> str:
+    return "are" if len(names) > 1 else "is"
+
+
+def _names(names: list[str]) -> str:
+    names = [f"`{name}`" if name != BASELINE else "the baseline" for name in names]
+    return ", ".join(names[:-1]) + (" and " if len(names) > 1 else "") + (names[-1] if names else "")
+
+
+def render(params: Params, name: str, metrics: dict[str, dict], stats: dict, compared: dict[str, dict]) -> str:
+    """The report's Markdown; figures are referenced relative to the report. `metrics` and `compared` (from
+    `paired_comparison`) hold every architecture and the baseline."""
+    archs = [arch for arch in metrics if arch != BASELINE]
     train, settings = params.train, params.datasets[name]
     classes = stats["classes"]
     data_rows = "".join(
@@ -138,13 +237,19 @@ stopping and model selection used the validation split carved from train.
 
 ## Results on the test split
 
-{results_table(sorted(rows.items(), key=lambda item: -item[1]["accuracy"]), CLASSIFIER_COLUMNS)}
+{comparison_table(metrics, compared)}
+{comparison_sentences(compared, stats["test"]["documents"])}
+
+Accuracy intervals are exact binomial (Clopper-Pearson) {CONFIDENCE:.0%} intervals; macro F1 intervals are
+{CONFIDENCE:.0%} percentile bootstraps over the test documents. `p vs ...` is McNemar's exact test on the test
+documents where exactly one of the two models is right, each pair on its own (no correction for the number of
+pairs). Both describe the test sample's noise, not retraining's: another seed moves a model's accuracy too.
+
 Shared training settings: embedding {embedding}, batch {train.batch_size}, {train.optimizer} lr {train.learning_rate}
 ({train.schedule}), clipnorm {train.clipnorm or "none"}, {stopping}, max_len {train.max_len or "all"} (tokens read per
 review), padding {padding}, {weighting}.{own_settings}
-`train_seconds` is the wall time of `fit`, `seconds_to_best` the time until the kept weights existed;
-`precision`, `recall` and `f1` are macro averages over the classes (per-class figures are in
-`metrics/{name}/<arch>.json`).
+`seconds_to_best` is the wall time of `fit` until the kept weights existed, `train_seconds` all of `fit`;
+`params` counts the weights. Precision, recall and per-class scores are in `metrics/{name}/details/<arch>.json`.
 
 ![accuracy vs training time](figures/accuracy_vs_time.png)
 
@@ -186,7 +291,12 @@ def longest_repeat(text: str) -> int:
 def render_language_model(params: Params, name: str, metrics: dict[str, dict], stats: dict, samples: dict) -> str:
     """The language-model report: metrics, then what the numbers mean: samples at each temperature."""
     rows = sorted(metrics.items(), key=lambda item: item[1]["cross_entropy"])  # best first
-    table = results_table(rows, LANGUAGE_MODEL_COLUMNS)
+    interval = f"cross_entropy [{CONFIDENCE:.0%} CI]"
+    with_interval = [
+        (arch, v | {interval: (v["cross_entropy"], v["cross_entropy_low"], v["cross_entropy_high"])})
+        for arch, v in rows
+    ]
+    table = results_table(with_interval, (interval, *LANGUAGE_MODEL_COLUMNS))
     settings, corpus = params.lm_train, params.corpora[name]
     sample_sections = "".join(
         f"### {arch}\n\n"
@@ -206,8 +316,11 @@ predicts the next character. Test figures cover all {stats["test"]["characters"]
 ## Results on the test split
 
 {table}
-`cross_entropy` is in nats per character (`bits_per_char` = nats / ln 2, `perplexity` = e^nats); `f1` is the
-macro average over the characters that occur. Training: embedding {settings.embedding_dim}, batch {settings.batch_size},
+`cross_entropy` is in nats per character (`bits_per_char` = nats / ln 2, `perplexity` = e^nats), with a
+{CONFIDENCE:.0%} percentile bootstrap interval over the test's {corpus.seq_len}-character windows; `f1` is the macro
+average over the characters that occur. `seconds_to_best` is the wall time of `fit` until the kept weights
+existed, `train_seconds` all of `fit`; `params` counts the weights.
+Training: embedding {settings.embedding_dim}, batch {settings.batch_size},
 {settings.optimizer} lr {settings.learning_rate} ({settings.schedule}), clipnorm {settings.clipnorm}, up to
 {settings.epochs} epochs, early stopping on `{settings.monitor}` (patience {settings.patience}, best weights restored).
 
@@ -233,10 +346,13 @@ def report_inputs(kind: Task, archs: list[str]) -> dict[Path, str]:
     paths = kind.paths
     needs = {paths.stats: kind.stage("tokenize")}
     if not kind.language_model:
-        needs[paths.metrics / "baseline.json"] = kind.stage("baseline")
+        for path in (paths.metrics / "baseline.json", paths.predictions / "baseline.csv"):
+            needs[path] = kind.stage("baseline")
+            needs[details_path(paths.metrics / "baseline.json")] = kind.stage("baseline")
     for arch in archs:
         evaluate = kind.stage("evaluate", arch)
         needs[paths.metrics / f"{arch}.json"] = evaluate
+        needs[details_path(paths.metrics / f"{arch}.json")] = evaluate
         needs[paths.samples / f"{arch}.json" if kind.language_model else paths.predictions / f"{arch}.csv"] = evaluate
     return needs
 
@@ -249,7 +365,7 @@ def main(argv: list[str] | None = None) -> None:
     kind = task(params, args.dataset)
     paths, archs = kind.paths, kind.architectures(params)
     require(report_inputs(kind, archs))  # before any figure is written
-    metrics = {arch: read_json(paths.metrics / f"{arch}.json") for arch in archs}
+    metrics = {arch: read_metrics(paths.metrics / f"{arch}.json") for arch in archs}
     stats = read_json(paths.stats)
     figures = paths.report / "figures"
     plot_curves({arch: paths.live / arch for arch in archs}, figures / "curves.png")
@@ -257,11 +373,16 @@ def main(argv: list[str] | None = None) -> None:
         samples = {arch: read_json(paths.samples / f"{arch}.json") for arch in archs}
         report = render_language_model(params, args.dataset, metrics, stats, samples)
     else:
-        baseline = read_json(paths.metrics / "baseline.json")
-        predictions = {arch: paths.predictions / f"{arch}.csv" for arch in archs}
+        metrics[BASELINE] = read_metrics(paths.metrics / "baseline.json")
+        predictions = {arch: paths.predictions / f"{arch}.csv" for arch in [*archs, "baseline"]}
+        frames = {
+            BASELINE if name == "baseline" else name: pd.read_csv(path, dtype=str, keep_default_na=False)
+            for name, path in predictions.items()
+        }
+        compared = paired_comparison(frames, stats["classes"])
         plot_confusions(predictions, stats["classes"], figures / "confusion.png")
-        plot_accuracy_vs_time(metrics | {"baseline": baseline}, figures / "accuracy_vs_time.png")
-        report = render(params, args.dataset, metrics, baseline, stats)
+        plot_accuracy_vs_time(metrics, figures / "accuracy_vs_time.png")
+        report = render(params, args.dataset, metrics, stats, compared)
     atomic_write(paths.report / "report.md", lambda tmp: tmp.write_text(report))
     print(f"{kind.stage('report')}: wrote {paths.report / 'report.md'} and {figures}/")
 

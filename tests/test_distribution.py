@@ -22,6 +22,7 @@ import pytest
 
 from stages import UserError
 from stages.distribution import DISTRIBUTIONS, distribution_scope, is_chief
+from stages.metrics import read_metrics
 from stages.registry import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,7 +224,7 @@ def test_train_stage_mirrored_over_two_cpu_devices_gives_a_valid_model_and_metri
     project = make_project(tmp_path / "project", mirror, changes)
     run(["dvc", "repro", "evaluate@imdb-gru"], project, project_env(mirror))
     assert json.loads((project / "data/imdb/models/gru.json").read_text())["replicas"] == 2
-    metrics = json.loads((project / "metrics/imdb/gru.json").read_text())
+    metrics = read_metrics(project / "metrics/imdb/gru.json")
     assert 0 <= metrics["accuracy"] <= 1 and math.isfinite(metrics["log_loss"]) and metrics["epochs"] == 2
     assert len((project / "reports/imdb/predictions/gru.csv").read_text().splitlines()) == 1 + 120
     assert (project / "data/imdb/models/gru.keras").is_file()

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import benchmarks.generation
 import stages.generate
 import stages.sampling
 from stages.data import corpus_splits, windows
 from stages.evaluate import write_char_predictions
-from stages.metrics import language_model_metrics
+from stages.metrics import language_model_metrics, read_metrics
 from stages.params import Corpus, Source
 from stages.report import longest_repeat
 from stages.tokenize import char_vocab
@@ -95,7 +97,11 @@ def test_stepping_one_character_at_a_time_computes_what_the_model_computes(arch:
         logits, *states = step.predict_on_batch([np.array([char_id], "int32"), *states])
         stepped.append(np.asarray(logits)[0])
     assert len(states) == {"simple_rnn": 1, "stacked_rnn": 6, "lstm": 2, "gru": 1}[arch]
-    np.testing.assert_allclose(np.array(stepped), np.asarray(model(window))[0], atol=1e-5)
+    whole = np.asarray(model(window))[0]
+    np.testing.assert_allclose(np.array(stepped), whole, atol=1e-5)
+    targets = np.roll(window[0], -1)  # the evaluate stage's loss over the window, from either path's logits
+    stepped_loss = language_model_metrics(targets, np.array(stepped, np.float64))["cross_entropy"]
+    assert stepped_loss == pytest.approx(language_model_metrics(targets, whole.astype(np.float64))["cross_entropy"])
 
 
 def test_greedy_sample_continues_the_prompt_with_the_models_likeliest_characters():
@@ -158,7 +164,9 @@ def test_generation_is_seeded_and_respects_chars(
     [
         (["--prompt", "Zürich"], "error: --prompt: characters never seen in training: 'Zü'; use characters of"),
         (["--prompt", ""], "error: --prompt: empty; use characters of the training text"),
-        (["--chars", "0"], "error: --chars 0 --temperature 0.8: need chars >= 1 and a temperature >= 0"),
+        (["--chars", "0"], "error: --chars 0 --temperature 0.8 --seed 1: need 1 <= chars <= 100,000, a temp"),
+        (["--chars", "100001"], "error: --chars 100001 --temperature 0.8 --seed 1: need 1 <= chars <= 100,000"),
+        (["--seed", "-1"], "error: --chars 20 --temperature 0.8 --seed -1: need 1 <= chars <= 100,000, a tem"),
     ],
 )
 def test_bad_generate_requests_are_one_line(
@@ -167,6 +175,33 @@ def test_bad_generate_requests_are_one_line(
     status, out, err = run_main(stages.generate.main, [*GENERATE[3:], *args], tiny_project, monkeypatch, capsys)
     assert status == 2 and out == ""
     assert err.strip().startswith(message) and len(err.strip().splitlines()) == 1
+
+
+def test_generate_prints_each_line_while_it_is_still_generating(tiny_project: Path):
+    """Streamed, not collected: the prompt's line arrives through a pipe long before the last character."""
+    command = [*GENERATE, "--prompt", "KING:\n", "--chars", "100000", "--temperature", "0.8"]
+    buffered = {key: value for key, value in ENV.items() if key != "PYTHONUNBUFFERED"}  # as a user's shell
+    process = subprocess.Popen(command, cwd=tiny_project, env=buffered, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "KING:\n"
+        assert process.stdout.readline().endswith("\n")
+        assert process.poll() is None
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_generation_benchmark_times_both_paths_for_every_language_model(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    argv = ["--chars", "20", "--window-chars", "5"]
+    status, out, _ = run_main(benchmarks.generation.main, argv, tiny_project, monkeypatch, capsys)
+    assert status == 0
+    rows = {cells[0]: cells[1:] for line in out.splitlines() if (cells := line.strip("| ").split(" | "))[1:]}
+    assert set(rows) == {"model", "---", *LANGUAGE_MODELS}
+    for arch in LANGUAGE_MODELS:
+        window, stepped, ratio, seconds = (float(cell.replace(",", "")) for cell in rows[arch])
+        assert window > 0 and stepped > 0 and ratio > 0 and seconds > 0
 
 
 def test_generate_refuses_a_classification_dataset(tiny_project: Path):
@@ -191,6 +226,6 @@ def test_real_shakespeare_through_the_mirror(tmp_path: Path, shared_data: Path):
     stats = json.loads((project / "data/shakespeare/stats.json").read_text())
     assert stats["vocab_size"] == 66  # 65 characters in train, plus the unseen id
     assert sum(stats[split]["characters"] for split in ("train", "val", "test")) == 1_115_394
-    metrics = json.loads((project / "metrics/shakespeare/gru.json").read_text())
+    metrics = read_metrics(project / "metrics/shakespeare/gru.json")
     assert metrics["cross_entropy"] < math.log(65)  # better than uniform after one epoch
     assert metrics["characters"] == stats["test"]["windows"] * 100

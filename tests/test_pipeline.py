@@ -11,7 +11,16 @@ import numpy as np
 import pytest
 
 from stages import evaluate, generate, report
-from stages.metrics import CLASSIFIER_COLUMNS, LANGUAGE_MODEL_COLUMNS, classification_metrics, language_model_metrics
+from stages.metrics import (
+    CLASSIFIER_COLUMNS,
+    CLASSIFIER_HEADLINE,
+    LANGUAGE_MODEL_COLUMNS,
+    LANGUAGE_MODEL_HEADLINE,
+    classification_metrics,
+    details_path,
+    language_model_metrics,
+    read_metrics,
+)
 from stages.registry import ARCHITECTURES, predicts_every_step
 from tests.conftest import TINY, edit_params, keep_only, make_project, project_env, run, run_main
 
@@ -31,12 +40,22 @@ def metric_keys(project: Path, dataset: str, arch: str) -> set[str]:
 
 
 def check_metrics(project: Path, dataset: str, arch: str) -> dict:
-    """A metrics file with exactly its keys, the report's columns among them; returned for further checks."""
-    metrics = json.loads((project / f"metrics/{dataset}/{arch}.json").read_text())
+    """A metrics file with exactly the headline keys, its details file with the rest, the report's columns among
+    them; returned together for further checks."""
+    path = project / f"metrics/{dataset}/{arch}.json"
+    headline = LANGUAGE_MODEL_HEADLINE if dataset == "shakespeare" else CLASSIFIER_HEADLINE
+    assert set(json.loads(path.read_text())) == set(headline), arch
+    assert not set(json.loads(details_path(path).read_text())) & set(headline), arch
+    metrics = read_metrics(path)
     assert set(metrics) == metric_keys(project, dataset, arch), arch
     columns = LANGUAGE_MODEL_COLUMNS if dataset == "shakespeare" else CLASSIFIER_COLUMNS
     assert set(columns) <= set(metrics), arch
     return metrics
+
+
+def has_row(report: str, arch: str) -> bool:
+    """The classification report's row of `arch`: its accuracy and interval, `≈` where tied with the best."""
+    return re.search(rf"^\| {arch}( ≈)? \| [01]\.\d{{4}} \[", report, re.M) is not None
 
 
 def stages_run(output: str) -> set[str]:
@@ -53,10 +72,19 @@ def test_full_repro_writes_every_output(tiny_project: Path):
         assert predictions[0] == "actual,predicted,probability" and len(predictions) == 121
         assert (tiny_project / f"dvclive/imdb/{arch}/plots/metrics/eval/accuracy.tsv").is_file()
     baseline = json.loads((tiny_project / "metrics/imdb/baseline.json").read_text())
+    assert set(baseline) == set(CLASSIFIER_HEADLINE)
     assert baseline["accuracy"] > 0.9  # the fake reviews' sentiment words are easy for TF-IDF
+    predictions = (tiny_project / "reports/imdb/predictions/baseline.csv").read_text().splitlines()
+    assert predictions[0] == "actual,predicted,probability" and len(predictions) == 121  # paired with the networks
     report = (tiny_project / "reports/imdb/report.md").read_text()
-    assert all(f"| {arch} |" in report for arch in ARCHS)
-    assert "baseline (TF-IDF + logistic regression)" in report
+    assert all(has_row(report, arch) for arch in ARCHS)
+    assert "| baseline (TF-IDF + logistic regression) " in report and "McNemar's exact test" in report
+    assert re.search(r"is the most accurate model; .* Against the TF-IDF baseline", report)
+    lm_report = (tiny_project / "reports/shakespeare/report.md").read_text()
+    assert all(
+        re.search(rf"^\| {arch} \| \d\.\d{{4}} \[\d\.\d{{4}}, \d\.\d{{4}}\] \|", lm_report, re.M)
+        for arch in LANGUAGE_MODELS
+    )
     for figure in ("curves", "confusion", "accuracy_vs_time"):
         assert (tiny_project / f"reports/imdb/figures/{figure}.png").stat().st_size > 1000
 
@@ -77,7 +105,7 @@ def test_full_repro_runs_on_jax_too(tmp_path: Path, fake_mirror: Path):
     assert sorted(trained) == [("lm_train", "jax"), ("train", "jax"), ("train", "jax")]
     for arch in kept:
         assert 0 <= check_metrics(project, "imdb", arch)["accuracy"] <= 1, arch
-    assert all(f"| {arch} |" in (project / "reports/imdb/report.md").read_text() for arch in kept)
+    assert all(has_row((project / "reports/imdb/report.md").read_text(), arch) for arch in kept)
     assert (project / "reports/shakespeare/report.md").is_file()
 
 
@@ -111,6 +139,8 @@ def test_dag_and_metrics_show(tiny_project: Path):
     assert {f"metrics/imdb/{arch}.json" for arch in ARCHS} | {"metrics/imdb/baseline.json"} | language_models == set(
         files
     )
+    table = run(["dvc", "metrics", "show"], tiny_project, env).stdout.splitlines()
+    assert max(map(len, table)) <= 160, table[0]  # every metrics file's headline keys fit a screen
 
 
 def test_plots_show_renders_curves_and_confusion(tiny_copy: Path, tmp_path: Path):

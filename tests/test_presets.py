@@ -18,6 +18,7 @@ import benchmarks.backends
 import benchmarks.notebooks
 from benchmarks.notebooks import preset_architectures
 from stages.batching import LengthBatches, bucket_width
+from stages.metrics import read_metrics
 from stages.optimizers import LazyAdam
 from stages.params import ParamsError, classifier_train, read_yaml, validate
 from stages.presets import apply_overrides, epoch_cap, load_preset, override_args
@@ -280,7 +281,7 @@ def test_notebook_preset_runs_through_dvc_exp_run(tmp_path: Path, fake_mirror: P
     run(["dvc", "exp", "run", "-n", "notebook", *preset, *shrink, "evaluate@imdb-simple_rnn"], project, env)
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["train"]["early_stopping"] is False and params["datasets"]["imdb"]["tokenize"]["padding"] == "pre"
-    metrics = json.loads((project / "metrics/imdb/simple_rnn.json").read_text())
+    metrics = read_metrics(project / "metrics/imdb/simple_rnn.json")
     assert metrics["epochs"] == 3 and metrics["best_epoch"] == 3
     assert metrics["seconds_to_best"] == metrics["train_seconds"]
     model = keras.saving.load_model(project / "data/imdb/models/simple_rnn.keras")
