@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import benchmarks.generation
+import benchmarks.language_model
 import stages.generate
 import stages.sampling
 from stages.data import corpus_splits, windows
@@ -202,6 +203,19 @@ def test_generation_benchmark_times_both_paths_for_every_language_model(
     for arch in LANGUAGE_MODELS:
         window, stepped, ratio, seconds = (float(cell.replace(",", "")) for cell in rows[arch])
         assert window > 0 and stepped > 0 and ratio > 0 and seconds > 0
+
+
+def test_language_model_benchmark_prints_the_committed_runs_table(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    status, out, _ = run_main(benchmarks.language_model.main, ["--committed"], tiny_project, monkeypatch, capsys)
+    assert status == 0
+    rows = [line.strip("| ").split(" | ") for line in out.splitlines() if line.startswith("| ")][2:]
+    assert sorted(row[0] for row in rows) == sorted(LANGUAGE_MODELS)
+    for arch, val_loss, bits, *_ in rows:
+        summary = json.loads((tiny_project / f"data/shakespeare/models/{arch}.json").read_text())
+        assert float(val_loss) == pytest.approx(summary["val_loss"], abs=1e-4)
+        assert float(bits) == pytest.approx(summary["val_loss"] / math.log(2), abs=1e-4)
 
 
 def test_generate_refuses_a_classification_dataset(tiny_project: Path):
