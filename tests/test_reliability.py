@@ -630,15 +630,12 @@ def test_parallel_queued_experiments_match_sequential_ones(reference: Reference,
     assert both_running, "the two experiments never ran at the same time"
     assert run(["git", "status", "--porcelain"], project).stdout == ""  # the workspace was not written to
 
-    for units in (4, 12):
-        run(
-            ["dvc", "exp", "run", "-n", f"seq-{units}", "-S", f"architectures.lstm.units={units}", TARGET], project, env
-        )
+    # One of the two again, alone: the parallel run computed what a sequential one does.
+    run(["dvc", "exp", "run", "-n", "seq-4", "-S", "architectures.lstm.units=4", TARGET], project, env)
     results = experiment_results(project)
-    assert set(results) == {"par-4", "par-12", "seq-4", "seq-12"}
-    for units in (4, 12):
-        assert results[f"par-{units}"] == results[f"seq-{units}"]
-        assert results[f"par-{units}"][2] == units
+    assert set(results) == {"par-4", "par-12", "seq-4"}
+    assert results["par-4"] == results["seq-4"]
+    assert (results["par-4"][2], results["par-12"][2]) == (4, 12)
     assert results["par-4"][0]["params"] < results["par-12"][0]["params"]  # neither got the other's outputs
 
 
