@@ -113,8 +113,12 @@ def main(argv: list[str] | None = None) -> None:
         [kind.stage("evaluate", arch) for name, kind in kinds.items() for arch in archs[name]] if args.arch else []
     )
     if not args.no_run:
-        for seed in args.seeds:
-            run_seed(seed, targets, args.dvc_args)
+        for done, seed in enumerate(args.seeds):
+            try:
+                run_seed(seed, targets, args.dvc_args)
+            except KeyboardInterrupt:  # the experiments that finished are kept: say so, not "nothing was written"
+                kept = ", ".join(f"seed-{s}" for s in args.seeds[:done]) or "none"
+                raise UserError(f"interrupted at seed {seed}; finished experiments kept: {kept}") from None
     table = scores(dvc.api.exp_show(), args.seeds, kinds, archs)
     print("\n\n".join(summary(name, table[name], args.seeds, kinds[name].language_model) for name in table))
 

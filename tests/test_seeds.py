@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import stages.seeds
 from stages.seeds import summary
-from tests.conftest import TINY, keep_only, make_project, project_env, run
+from tests.conftest import ROOT, TINY, keep_only, make_project, project_env, run, run_main
 
 
 def test_summary_gives_mean_sd_every_seed_and_where_the_ranking_changes():
@@ -37,9 +38,23 @@ def test_two_seeds_of_one_architecture_as_experiments(tmp_path: Path, fake_mirro
     assert mean == pytest.approx(statistics.mean(seeds), abs=1e-4)
     assert sd == pytest.approx(statistics.stdev(seeds), abs=1e-4)
     assert "imdb: test accuracy, higher is better, 2 seeds" in output
-    assert "ranking holds in every seed: cnn_rnn" in output
     shown = run(["dvc", "exp", "show", "--csv"], project, env).stdout
     assert "seed-0" in shown and "seed-1" in shown
     assert run([*command, "--no-run"], project, env).stdout.strip() in output
     missing = run(["python", "-m", "stages.seeds", "--seeds", "7", "--no-run"], project, env, check=False)
     assert missing.returncode == 2 and missing.stderr == "error: no experiment seed-7; run without --no-run first\n"
+
+
+def test_ctrl_c_names_the_seeds_whose_experiments_are_kept(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    """Ctrl-C during the second seed's experiment: the first one finished and stays, and the line says so."""
+
+    def run_seed(seed: int, targets: list[str], dvc_args: list[str]) -> None:
+        if seed == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(stages.seeds, "run_seed", run_seed)
+    status, out, err = run_main(stages.seeds.main, ["--seeds", "0", "1", "--arch", "gru"], ROOT, monkeypatch, capsys)
+    assert (status, out) == (2, "")
+    assert err == "error: interrupted at seed 1; finished experiments kept: seed-0\n"
