@@ -4,9 +4,9 @@ generate, best_experiment, check_results). This package sets what changes result
 from __future__ import annotations
 
 import atexit
-import ctypes
 import os
 import re
+import select
 import shlex
 import signal
 import sys
@@ -71,18 +71,33 @@ def hide_harmless_logs() -> None:
     atexit.register(drain)
 
 
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+SHELLS = {"sh", "dash", "bash", "zsh", "ksh", "fish"}  # dvc runs a stage's command through $SHELL or /bin/sh
 
 
-def die_with_parent() -> None:
-    """Under dvc (which sets DVC_STAGE), have Linux kill this process when dvc dies, even by SIGKILL: an orphaned
-    stage would go on writing outputs that no dvc.lock records. A run by hand (under nohup, say) is left alone."""
+def parent_of(pid: int) -> int:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rpartition(")")[2].split()[1])  # after the command name, which may hold spaces: state, ppid
+
+
+def die_with_dvc() -> None:
+    """Under dvc (which sets DVC_STAGE), end this process when dvc ends, even by SIGKILL: an orphaned stage would
+    go on writing outputs that no dvc.lock records. dvc's shell may stay between them (dash does not exec the
+    command), so watch the nearest ancestor that is not a shell. A run by hand (under nohup, say) is left alone."""
     if not sys.platform.startswith("linux") or "DVC_STAGE" not in os.environ:
         return
-    parent = os.getppid()
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before the request: no signal will come
+    dvc = os.getppid()
+    while dvc > 1 and Path(f"/proc/{dvc}/comm").read_text().strip() in SHELLS:
+        dvc = parent_of(dvc)
+    try:
+        watched = os.pidfd_open(dvc)  # readable once that process has ended
+    except ProcessLookupError:
         os.kill(os.getpid(), signal.SIGKILL)
+
+    def watch() -> None:
+        select.select([watched], [], [])
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def report_interrupt(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
@@ -96,7 +111,7 @@ def report_interrupt(kind: type[BaseException], value: BaseException, traceback:
 
 if sys.argv[:1] == ["-m"]:  # Python's value while `python -m stages.<module>` imports this package: a command
     hide_harmless_logs()
-    die_with_parent()
+    die_with_dvc()
     sys.excepthook = report_interrupt
 
 

@@ -491,10 +491,15 @@ def test_out_of_memory_is_one_line_and_writes_no_model(reference: Reference, tmp
     assert run(["git", "status", "--porcelain", "dvclive"], project).stdout == ""  # the committed curves stay
 
 
-def start(args: list[str], cwd: Path) -> subprocess.Popen:
+def start(args: list[str], cwd: Path, **env: str) -> subprocess.Popen:
     """In its own process group, so that the test can kill it with everything it started."""
     return subprocess.Popen(
-        args, cwd=cwd, env=project_env(None), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+        args,
+        cwd=cwd,
+        env={**project_env(None), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -799,9 +804,10 @@ def test_interrupted_training_leaves_every_committed_file(reference: Reference, 
 
 
 def test_training_dies_with_a_killed_dvc(reference: Reference, tmp_path: Path):
-    """SIGKILL to `dvc repro` alone: its training process ends too, instead of writing a model no dvc.lock records."""
+    """SIGKILL to `dvc repro` alone: its training process ends too, instead of writing a model no dvc.lock records,
+    also where dvc's shell stays between them (dash, the /bin/sh dvc uses without $SHELL, does not exec)."""
     project = copy_of(reference, tmp_path / "project")
-    repro = start(["dvc", "repro", "--force", "--single-item", "train@imdb-lstm"], project)
+    repro = start(["dvc", "repro", "--force", "--single-item", "train@imdb-lstm"], project, SHELL="/bin/sh")
     try:
         read_until(repro, "Epoch 2/40")
         (trainer,) = [
