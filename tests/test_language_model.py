@@ -217,10 +217,13 @@ def test_language_model_benchmark_prints_the_committed_runs_table(
         assert float(bits) == pytest.approx(summary["val_loss"] / math.log(2), abs=1e-4)
 
 
-def test_generate_refuses_a_classification_dataset(tiny_project: Path):
-    result = run(["python", "-m", "stages.generate", "--dataset", "imdb", "--arch", "gru"], tiny_project, ENV, False)
-    assert result.returncode == 2
-    assert "generate needs one of the corpora" in result.stderr
+def test_generate_refuses_a_classification_dataset(
+    tiny_project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    argv = ["--dataset", "imdb", "--arch", "gru"]
+    status, out, err = run_main(stages.generate.main, argv, tiny_project, monkeypatch, capsys)
+    assert (status, out) == (2, "")
+    assert "generate needs one of the corpora" in err
 
 
 @pytest.mark.slow

@@ -42,7 +42,10 @@ def test_text_without_words_is_encoded_as_in_training(tiny_project: Path, monkey
     np.testing.assert_allclose(no_words, unknown_word, rtol=1e-6)
 
 
-def test_cli_arguments_stdin_and_file(tiny_project: Path, tmp_path: Path):
+def test_cli_arguments_stdin_and_file(
+    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    """Arguments through a real process; --file and stdin in-process, where they must print the same lines."""
     command = ["python", "-m", "stages.predict", "--dataset", "imdb", "--arch", "gru"]
     from_args = run([*command, "An absolute delight.", "Two hours I will never get back."], tiny_project, ENV)
     lines = [json.loads(line) for line in from_args.stdout.splitlines()]
@@ -53,23 +56,30 @@ def test_cli_arguments_stdin_and_file(tiny_project: Path, tmp_path: Path):
         assert line["label"] == max(line["probabilities"], key=line["probabilities"].get)
         assert line["model"] == "data/imdb/models/gru.keras"
     (tmp_path / "texts.txt").write_text("An absolute delight.\n\nTwo hours I will never get back.\n")
-    from_file = run([*command, "--file", str(tmp_path / "texts.txt")], tiny_project, ENV)
-    from_stdin = run(command, tiny_project, ENV, stdin="An absolute delight.\nTwo hours I will never get back.\n")
-    assert from_file.stdout == from_args.stdout == from_stdin.stdout
+    argv = command[3:]
+    from_file = run_main(
+        stages.predict.main, [*argv, "--file", str(tmp_path / "texts.txt")], tiny_project, monkeypatch, capsys
+    )
+    stdin = "An absolute delight.\nTwo hours I will never get back.\n"
+    from_stdin = run_main(stages.predict.main, argv, tiny_project, monkeypatch, capsys, stdin=stdin)
+    assert from_file[1] == from_args.stdout == from_stdin[1]
 
 
-def test_cli_lines_end_at_newline_only_and_every_output_line_is_json(tiny_project: Path, tmp_path: Path):
+def test_cli_lines_end_at_newline_only_and_every_output_line_is_json(
+    tiny_project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     """Bytes that are not UTF-8 become U+FFFD, a form feed or U+2028 stays inside its text, a CRLF ends a line,
-    and every output line is UTF-8 JSON that even a reader splitting on U+2028 sees whole; stdin and --file alike."""
+    and every output line is UTF-8 JSON that even a reader splitting on U+2028 sees whole; stdin (a real process,
+    whose stdin is bytes) and --file alike."""
     data = b"great film \xff\xfe here\n" + "one\u2028text\x0cstill\r\n".encode() + b"\n"
     (tmp_path / "texts.txt").write_bytes(data)
     command = ["python", "-m", "stages.predict", "--dataset", "imdb", "--arch", "gru"]
-    outputs = [
-        subprocess.run(args, cwd=tiny_project, env=ENV, input=data, capture_output=True, check=True).stdout
-        for args in (command, [*command, "--file", str(tmp_path / "texts.txt")])
-    ]
-    assert outputs[0] == outputs[1]
-    lines = outputs[0].decode("utf-8").splitlines()
+    from_stdin = subprocess.run(command, cwd=tiny_project, env=ENV, input=data, capture_output=True, check=True).stdout
+    from_file = run_main(
+        stages.predict.main, [*command[3:], "--file", str(tmp_path / "texts.txt")], tiny_project, monkeypatch, capsys
+    )
+    assert from_stdin.decode("utf-8") == from_file[1]
+    lines = from_stdin.decode("utf-8").splitlines()
     assert [json.loads(line)["text"] for line in lines] == ["great film \ufffd\ufffd here", "one\u2028text\x0cstill"]
 
 

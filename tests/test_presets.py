@@ -365,10 +365,13 @@ def benchmark(*args: str, env: dict | None = None, block: tuple[str, ...] = ()) 
 
 
 @pytest.mark.slow
-def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fake_mirror: Path):
+def test_benchmark_trains_from_exported_archives_without_dvc(
+    tmp_path: Path, fake_mirror: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     """The GPU-machine route: --export tokenizes through DVC here; --tokenized trains and evaluates
     from the archives with dvc and dvclive unimportable, one architecture's pair after another. --first-seed 1
-    (how the repeats are split across machines) names, checks and records seed 1."""
+    (how the repeats are split across machines) names, checks and records seed 1. The table and the refusals
+    run in-process."""
     env, archives = project_env(fake_mirror), tmp_path / "archives"
     common = ["--docs", "0", "--repeats", "1", "--first-seed", "1", "--architectures", "lstm"]
     exported = benchmark(*common, "--export", str(archives), env=env)
@@ -398,34 +401,28 @@ def test_benchmark_trains_from_exported_archives_without_dvc(tmp_path: Path, fak
     assert records[0]["command"].endswith("--repeats 1 --first-seed 1 --tokenized DIR --architectures lstm")
     section = docs.read_text()
     assert "| lstm | notebook_128 |" in section and "one run" in section
-    rendered = benchmark("--table", str(results))  # the results file renders the same table again
-    assert rendered.returncode == 0 and rendered.stdout.strip() in section
 
-    other_docs = benchmark(
-        "--docs",
-        "50",
-        "--repeats",
-        "1",
-        "--first-seed",
-        "1",
-        "--architectures",
-        "lstm",
-        "--tokenized",
-        str(archives),
-        "--results",
-        str(tmp_path / "other.jsonl"),
-        env=env,
+    def notebooks(*argv: str) -> tuple[int | str, str]:
+        """The exit code (a refusal's message), stdout; a refusal says nothing else."""
+        code, out, err = run_main(benchmarks.notebooks.main, list(argv), ROOT, monkeypatch, capsys)
+        assert err == ""
+        return code, out
+
+    code, rendered = notebooks("--table", str(results))  # the results file renders the same table again
+    assert code == 0 and rendered.strip() in section
+    other_results = tmp_path / "other.jsonl"
+    other_docs = [*common[:1], "50", *common[2:], "--tokenized", str(archives), "--results", str(other_results)]
+    assert notebooks(*other_docs) == (
+        f"error: {archives / 'defaults-seed1.tar.xz'}: tokenized with other params; run --export again",
+        "",
     )
-    assert other_docs.returncode == 1
-    assert other_docs.stderr.splitlines() == [
-        f"error: {archives / 'defaults-seed1.tar.xz'}: tokenized with other params; run --export again"
-    ]
-    missing = benchmark(*common[:6], "--architectures", "cnn_rnn", "--tokenized", str(archives), env=env)
-    assert missing.returncode == 1
-    assert missing.stderr.splitlines() == [
-        f"error: {archives / 'notebook_64-seed1.tar.xz'}: no such archive; make it with --export and the same arguments"
-    ]
-    assert not (tmp_path / "other.jsonl").exists()
+    missing = [*common[:6], "--architectures", "cnn_rnn", "--tokenized", str(archives)]
+    assert notebooks(*missing) == (
+        f"error: {archives / 'notebook_64-seed1.tar.xz'}: no such archive; make it with --export and the same "
+        "arguments",
+        "",
+    )
+    assert not other_results.exists()
 
 
 @pytest.mark.parametrize(

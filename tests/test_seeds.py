@@ -11,7 +11,7 @@ import pytest
 
 import stages.seeds
 from stages.seeds import summary
-from tests.conftest import ROOT, TINY, keep_only, make_project, project_env, run, run_main
+from tests.conftest import ROOT, git, keep_only, project_env, run, run_main
 
 
 def test_summary_gives_mean_sd_every_seed_and_where_the_ranking_changes():
@@ -25,11 +25,14 @@ def test_summary_gives_mean_sd_every_seed_and_where_the_ranking_changes():
 
 
 @pytest.mark.slow
-def test_two_seeds_of_one_architecture_as_experiments(tmp_path: Path, fake_mirror: Path):
-    """Two `dvc exp run`s of one architecture on tiny data, then the same table read back without running."""
-    project = make_project(tmp_path / "project", fake_mirror, TINY)
+def test_two_seeds_of_one_architecture_as_experiments(tiny_copy: Path):
+    """Two `dvc exp run`s of one architecture on tiny data, then the same table read back without running. The
+    committed results are seed 0's, so its experiment reruns nothing."""
+    project = tiny_copy
     keep_only(project, ["cnn_rnn"])
-    env = project_env(fake_mirror)
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "results")
+    env = project_env(None)
     command = ["python", "-m", "stages.seeds", "--seeds", "0", "1", "--arch", "cnn_rnn"]
     output = run(command, project, env).stdout
     row = re.search(r"^\| cnn_rnn \| (\S+) ± (\S+) \| (\S+) \| (\S+) \|$", output, re.M)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -87,14 +88,24 @@ def test_best_experiment_uses_validation_direction():
         best_experiment(rows, metric_column("imdb", "lstm", "val_accuracy"), "val_accuracy")
 
 
-def wait_for_queue(project: Path, timeout: float = 600) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = run(["dvc", "queue", "status"], project, ENV).stdout
-        if "Queued" not in status and "Running" not in status:
-            return status
-        time.sleep(3)
-    raise AssertionError(f"queue did not finish:\n{status}")
+def run_queue(project: Path, timeout: float = 600) -> tuple[str, int]:
+    """`dvc queue start -j 2` until nothing is queued or running: the last status, and the most experiments seen
+    running at once."""
+    try:
+        # The workers it leaves behind inherit its stdout: capturing that would wait for them to exit.
+        with open(project.parent / "queue-start.log", "w") as log:
+            start = ["dvc", "queue", "start", "-j", "2"]
+            subprocess.run(start, cwd=project, env=ENV, stdout=log, stderr=log, check=True)
+        most, deadline = 0, time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = run(["dvc", "queue", "status"], project, ENV).stdout
+            most = max(most, len(re.findall(r"\bRunning\b", status)))
+            if not re.search(r"\b(Queued|Running)\b", status):
+                return status, most
+            time.sleep(4)  # each `dvc queue status` costs a second of CPU the experiments need
+        raise AssertionError(f"queue did not finish:\n{status}")
+    finally:
+        run(["dvc", "queue", "stop"], project, ENV, check=False)
 
 
 def changed_stages(project: Path, rev: str) -> set[str]:
@@ -103,28 +114,27 @@ def changed_stages(project: Path, rev: str) -> set[str]:
     return {name for name in locks[0].keys() | locks[1].keys() if locks[0].get(name) != locks[1].get(name)}
 
 
+def experiment_result(project: Path, rev: str) -> tuple[dict, str]:
+    """An experiment's lstm metrics (wall times left out) and predictions."""
+    metrics = json.loads(git(project, "show", f"{rev}:metrics/imdb/lstm.json"))
+    predictions = git(project, "show", f"{rev}:reports/imdb/predictions/lstm.csv")
+    return {k: v for k, v in metrics.items() if k != "seconds_to_best"}, predictions
+
+
 @pytest.mark.slow
-def test_sweep_selects_on_validation_and_applies(committed: Path):
+def test_sweep_runs_in_parallel_selects_on_validation_and_applies(committed: Path):
     """The README's sweep: a grid over one architecture's own keys, `++` adding its own learning rate
-    (params.yaml gives lstm no `train` overrides), so every experiment retrains that architecture alone."""
-    sweep = [
-        "dvc",
-        "exp",
-        "run",
-        "--queue",
-        "-S",
-        "architectures.lstm.units=choice(4,16)",
-        "-S",
-        "++architectures.lstm.train.learning_rate=0.01",
-    ]
+    (params.yaml gives lstm no `train` overrides), so every experiment retrains that architecture alone. The queue
+    runs both at once, in their own workspaces; one of them again, alone in the workspace, computes the same."""
+    rate = "++architectures.lstm.train.learning_rate=0.01"
+    sweep = ["dvc", "exp", "run", "--queue", "-S", "architectures.lstm.units=choice(4,16)", "-S", rate]
     result = run(sweep, committed, ENV)
     assert result.stdout.count("Queued experiment") == 2
-    run(["dvc", "queue", "start", "-j", "2"], committed, ENV)
-    try:
-        status = wait_for_queue(committed)
-    finally:
-        run(["dvc", "queue", "stop"], committed, ENV, check=False)
+    status, most_running = run_queue(committed)
     assert status.count("Success") == 2, status
+    assert most_running == 2, "the two experiments never ran at the same time"
+    assert git(committed, "status", "--porcelain") == ""  # the workspace was not written to
+    run(["dvc", "exp", "run", "-n", "alone", "-S", "architectures.lstm.units=4", "-S", rate], committed, ENV)
 
     best = run(["python", "-m", "stages.best_experiment", "--arch", "lstm", "--apply"], committed, ENV).stdout
     assert best.startswith("best by val_accuracy: ")
@@ -132,9 +142,15 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
 
     rows = dvc.api.exp_show(repo=str(committed))
     experiments = [row for row in rows if row.get("Experiment")]
-    assert len(experiments) == 2
+    assert len(experiments) == 3
     for row in experiments:
         assert changed_stages(committed, row["rev"]) == {"train@imdb-lstm", "evaluate@imdb-lstm", "report@imdb"}
+    units = {row["Experiment"]: row["architectures.lstm.units"] for row in experiments}
+    queued = {value: name for name, value in units.items() if name != "alone"}
+    revs = {row["Experiment"]: row["rev"] for row in experiments}
+    result = {units: experiment_result(committed, revs[name]) for units, name in queued.items()}
+    assert result[4] == experiment_result(committed, revs["alone"])
+    assert result[4][0]["params"] < result[16][0]["params"]  # neither got the other's outputs
     column = "metrics/imdb/lstm.json:val_accuracy"
     winner = best_experiment(rows, metric_column("imdb", "lstm", "val_accuracy"), "val_accuracy")
     assert winner[column] == max(row[column] for row in experiments)
@@ -143,7 +159,7 @@ def test_sweep_selects_on_validation_and_applies(committed: Path):
     assert applied["architectures"]["lstm"]["train"] == {"learning_rate": 0.01}
 
 
-def test_branches_metrics_diff_and_plots_diff(committed: Path, tmp_path: Path):
+def test_branches_metrics_diff_and_plots_diff(committed: Path):
     git(committed, "checkout", "-q", "-b", "other")
     edit_params(committed, {"architectures.gru.units": 16})
     assert stages_run(run(["dvc", "repro"], committed, ENV).stdout) == {
@@ -160,9 +176,8 @@ def test_branches_metrics_diff_and_plots_diff(committed: Path, tmp_path: Path):
     table = run(["dvc", "metrics", "diff", "main", "other"], committed, ENV).stdout
     assert "metrics/imdb/gru.json" in table and "accuracy" in table
 
-    out = tmp_path / "plots"
-    run(["dvc", "plots", "diff", "main", "other", "-o", str(out)], committed, ENV)
-    html = (out / "index.html").read_text()
-    revisions = set(re.findall(r'"rev":\s*"([^"]+)"', html))
-    assert {"main", "other"} <= revisions, revisions
-    assert "reports/imdb/predictions/gru.csv" in html and "dvclive/imdb/gru/plots/metrics/eval/accuracy.tsv" in html
+    # Both branches' lines on each comparison chart, named by architecture and revision.
+    shown = json.loads(run(["dvc", "plots", "diff", "main", "other", "--json"], committed, ENV).stdout)["data"]
+    (chart,) = shown["reports/imdb/plots/val_accuracy.csv"]
+    series = {(row["model"], row["rev"]) for row in chart["content"]["data"]["values"]}
+    assert {("gru", "main"), ("gru", "other"), ("lstm", "main"), ("lstm", "other")} <= series
