@@ -58,6 +58,7 @@ PROJECT_FILES = (
     "dvc.yaml",
     ".dvc/config",
     ".dvc/.gitignore",
+    ".dvc/plots",
     ".dvcignore",
     ".gitignore",
 )

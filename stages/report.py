@@ -1,8 +1,10 @@
 """Stage `report@<dataset>`: one Markdown page comparing every architecture with the baseline on a dataset.
 
 Reads the metrics files and their details, the test predictions, DVCLive curves and data stats; writes
-`reports/<dataset>/report.md` and the PNG figures it links. From the per-document predictions it gives each
-classifier's accuracy and macro F1 an interval and pairs it with the best model and the baseline (`stages.statistics`).
+`reports/<dataset>/report.md`, the PNG figures it links and, in `reports/<dataset>/plots/`, the data of its
+comparison figures, which `dvc plots show` draws (dvc.yaml): the same numbers in both. From the per-document
+predictions it gives each classifier's accuracy and macro F1 an interval and pairs it with the best model and the
+baseline (`stages.statistics`).
 """
 
 from __future__ import annotations
@@ -51,31 +53,65 @@ def _cell(column: str, value: object) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
-def curves(live_dir: Path) -> dict[str, pd.DataFrame]:
-    """DVCLive's per-epoch TSVs of one architecture, keyed like `eval/accuracy`."""
-    root = live_dir / "plots" / "metrics"
-    return {
-        f"{split}/{metric}": pd.read_csv(root / split / f"{metric}.tsv", sep="\t")
-        for split in ("train", "eval")
-        for metric in ("accuracy", "loss")
-        if (root / split / f"{metric}.tsv").is_file()
-    }
+# The comparison charts: file name in reports/<dataset>/plots/ -> the DVCLive curve of every model it gathers.
+CLASSIFIER_CURVES = {"val_accuracy": "eval/accuracy", "train_loss": "train/loss"}
+LANGUAGE_MODEL_CURVES = {"val_loss": "eval/loss", "train_loss": "train/loss"}
 
 
-def plot_curves(live_dirs: dict[str, Path], path: Path) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for (name, live_dir), color in zip(live_dirs.items(), plt.cm.tab10.colors):
-        for key, frame in curves(live_dir).items():
-            split, metric = key.split("/")
-            ax = axes[0 if metric == "accuracy" else 1]
-            style = "-" if split == "eval" else ":"
-            ax.plot(frame["step"] + 1, frame[metric], style, color=color, label=f"{name} ({split})")
-    for ax, metric in zip(axes, ("accuracy", "loss")):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set(xlabel="epoch", ylabel=metric, title=f"{metric}: validation (solid), train (dotted)")
+def curve_table(live_dirs: dict[str, Path], curve: str, column: str) -> pd.DataFrame:
+    """One DVCLive curve (like `eval/accuracy`) of every model, long form (epoch, model, `column`): a chart with one
+    line per model. A model whose curve is missing is left out."""
+    split, metric = curve.split("/")
+    frames = [
+        pd.read_csv(path, sep="\t").assign(epoch=lambda f: f["step"] + 1, model=name)[["epoch", "model", metric]]
+        for name, live_dir in live_dirs.items()
+        if (path := live_dir / "plots" / "metrics" / split / f"{metric}.tsv").is_file()
+    ]
+    empty = pd.DataFrame(columns=["epoch", "model", metric])
+    return pd.concat(frames or [empty], ignore_index=True).rename(columns={metric: column}).round(4)
+
+
+def score_table(scores: dict[str, tuple[float, float, float]], column: str) -> pd.DataFrame:
+    """Each model's test score and its interval (`low`, `high`), in the given order: the interval chart's rows."""
+    return pd.DataFrame(
+        [
+            {"model": name, column: round(score, 4), "low": round(low, 4), "high": round(high, 4)}
+            for name, (score, low, high) in scores.items()
+        ]
+    )
+
+
+def plot_comparison(tables: dict[str, pd.DataFrame], path: Path) -> None:
+    """The report's figure of the comparison charts: a curve table's panel has one line per model, a score
+    table's one interval per model, best at the top."""
+    fig, axes = plt.subplots(1, len(tables), figsize=(5.5 * len(tables), 4))
+    for ax, (column, table) in zip(axes, tables.items()):
+        if "epoch" in table:
+            for (name, rows), color in zip(table.groupby("model", sort=False), plt.cm.tab10.colors):
+                ax.plot(rows["epoch"], rows[column], "o-", color=color, label=name, markersize=3)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.set(xlabel="epoch", ylabel=column.replace("_", " "))
+            ax.legend(fontsize=7)
+        else:
+            rows = table.iloc[::-1]  # best at the top
+            ax.errorbar(
+                rows[column],
+                rows["model"],
+                xerr=[rows[column] - rows["low"], rows["high"] - rows[column]],
+                fmt="o",
+                capsize=3,
+            )
+            ax.set(xlabel=f"{column.replace('_', ' ')} [{CONFIDENCE:.0%} CI]")
+        ax.set_title(column.replace("_", " "))
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, ncol=2)
     _save(fig, path)
+
+
+def write_comparison(tables: dict[str, pd.DataFrame], report_dir: Path) -> None:
+    """The comparison charts' data, `reports/<dataset>/plots/<chart>.csv`, and the report's figure of them."""
+    for column, table in tables.items():
+        atomic_write(report_dir / "plots" / f"{column}.csv", lambda tmp, table=table: table.to_csv(tmp, index=False))
+    plot_comparison(tables, report_dir / "figures" / "comparison.png")
 
 
 def plot_confusions(predictions: dict[str, Path], classes: list[str], path: Path) -> None:
@@ -145,10 +181,15 @@ def _p_value(p: float | None) -> str:
     return "-" if p is None else "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
+def ranking(compared: dict[str, dict]) -> list[str]:
+    """The models of `paired_comparison`, most accurate first: the one its paired tests compare with leads."""
+    return sorted(compared, key=lambda name: (compared[name]["p_best"] is not None, -compared[name]["accuracy"][0]))
+
+
 def comparison_table(metrics: dict[str, dict], compared: dict[str, dict]) -> str:
     """The results table, most accurate first: the scores with intervals, the paired tests' p, then the rest."""
-    best = next(name for name, values in compared.items() if values["p_best"] is None)
-    order = sorted(compared, key=lambda name: -compared[name]["accuracy"][0])
+    order = ranking(compared)
+    best = order[0]
     header = (
         f"| model | accuracy [{CONFIDENCE:.0%} CI] | F1 (macro) [{CONFIDENCE:.0%} CI] | p vs {best} | p vs TF-IDF | "
         + " | ".join(CLASSIFIER_COLUMNS)
@@ -173,8 +214,8 @@ def tied(values: dict) -> bool:
 
 def comparison_sentences(compared: dict[str, dict], documents: int) -> str:
     """What the paired tests say, in words."""
-    best = next(name for name, values in compared.items() if values["p_best"] is None)
-    order = sorted(compared, key=lambda name: -compared[name]["accuracy"][0])  # most accurate first
+    order = ranking(compared)
+    best = order[0]
     ties = [name for name in order if tied(compared[name])]
     if ties:
         verdict = (
@@ -253,9 +294,11 @@ review), padding {padding}, {weighting}.{own_settings}
 
 ![accuracy vs training time](figures/accuracy_vs_time.png)
 
-## Training curves
+## Compared: validation accuracy and training loss per epoch, test accuracy
 
-![training curves](figures/curves.png)
+![comparison](figures/comparison.png)
+
+The same data `dvc plots show` draws, from `plots/` beside this report.
 
 ## Confusion matrices (test split)
 
@@ -324,9 +367,11 @@ Training: embedding {settings.embedding_dim}, batch {settings.batch_size},
 {settings.optimizer} lr {settings.learning_rate} ({settings.schedule}), clipnorm {settings.clipnorm}, up to
 {settings.epochs} epochs, early stopping on `{settings.monitor}` (patience {settings.patience}, best weights restored).
 
-## Training curves
+## Compared: validation and training loss per epoch, test cross-entropy
 
-![training curves](figures/curves.png)
+![comparison](figures/comparison.png)
+
+The same data `dvc plots show` draws, from `plots/` beside this report.
 
 ## Samples
 
@@ -367,11 +412,17 @@ def main(argv: list[str] | None = None) -> None:
     require(report_inputs(kind, archs))  # before any figure is written
     metrics = {arch: read_metrics(paths.metrics / f"{arch}.json") for arch in archs}
     stats = read_json(paths.stats)
+    live_dirs = {arch: paths.live / arch for arch in archs}
     figures = paths.report / "figures"
-    plot_curves({arch: paths.live / arch for arch in archs}, figures / "curves.png")
     if kind.language_model:
         samples = {arch: read_json(paths.samples / f"{arch}.json") for arch in archs}
         report = render_language_model(params, args.dataset, metrics, stats, samples)
+        curves = LANGUAGE_MODEL_CURVES
+        scores = {
+            arch: (v["cross_entropy"], v["cross_entropy_low"], v["cross_entropy_high"]) for arch, v in metrics.items()
+        }
+        scores = dict(sorted(scores.items(), key=lambda item: item[1][0]))
+        score_column = "test_cross_entropy"
     else:
         metrics[BASELINE] = read_metrics(paths.metrics / "baseline.json")
         predictions = {arch: paths.predictions / f"{arch}.csv" for arch in [*archs, "baseline"]}
@@ -383,8 +434,13 @@ def main(argv: list[str] | None = None) -> None:
         plot_confusions(predictions, stats["classes"], figures / "confusion.png")
         plot_accuracy_vs_time(metrics, figures / "accuracy_vs_time.png")
         report = render(params, args.dataset, metrics, stats, compared)
+        curves = CLASSIFIER_CURVES
+        scores = {"baseline" if name == BASELINE else name: compared[name]["accuracy"] for name in ranking(compared)}
+        score_column = "test_accuracy"
+    tables = {column: curve_table(live_dirs, curve, column) for column, curve in curves.items()}
+    write_comparison(tables | {score_column: score_table(scores, score_column)}, paths.report)
     atomic_write(paths.report / "report.md", lambda tmp: tmp.write_text(report))
-    print(f"{kind.stage('report')}: wrote {paths.report / 'report.md'} and {figures}/")
+    print(f"{kind.stage('report')}: wrote {paths.report / 'report.md'}, {figures}/ and {paths.report / 'plots'}/")
 
 
 if __name__ == "__main__":

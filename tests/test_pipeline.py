@@ -85,28 +85,73 @@ def test_full_repro_writes_every_output(tiny_project: Path):
         re.search(rf"^\| {arch} \| \d\.\d{{4}} \[\d\.\d{{4}}, \d\.\d{{4}}\] \|", lm_report, re.M)
         for arch in LANGUAGE_MODELS
     )
-    for figure in ("curves", "confusion", "accuracy_vs_time"):
+    for figure in ("comparison", "confusion", "accuracy_vs_time"):
         assert (tiny_project / f"reports/imdb/figures/{figure}.png").stat().st_size > 1000
+    assert (tiny_project / "reports/shakespeare/figures/comparison.png").stat().st_size > 1000
+
+
+COMPARISON_CHARTS = {
+    "imdb": ("val_accuracy", "train_loss", "test_accuracy"),
+    "shakespeare": ("val_loss", "train_loss", "test_cross_entropy"),
+}
+
+
+def test_plots_page_is_one_chart_per_question_with_every_model(tiny_copy: Path):
+    """`dvc plots show` as a reader opens it: the comparison charts alone, each holding every model's series (the
+    baseline's test accuracy among them), from the files the report's figure draws, on a page that carries Vega
+    itself, so it opens offline. One model's curves and confusion matrix are still drawn on request."""
+    env = project_env(None)
+    shown = json.loads(run(["dvc", "plots", "show", "--json"], tiny_copy, env).stdout)["data"]
+    charts = [f"reports/{dataset}/plots/{name}.csv" for dataset, names in COMPARISON_CHARTS.items() for name in names]
+    assert sorted(shown) == sorted(charts)
+    models = {"imdb": set(ARCHS), "shakespeare": set(LANGUAGE_MODELS)}
+    for dataset, names in COMPARISON_CHARTS.items():
+        for name in names:
+            (chart,) = shown[f"reports/{dataset}/plots/{name}.csv"]
+            values = chart["content"]["data"]["values"]
+            expected = models[dataset] | ({"baseline"} if name == "test_accuracy" else set())
+            assert {row["model"] for row in values} == expected, name
+            assert all(float(row[name]) >= 0 for row in values), name
+    run(["dvc", "plots", "show"], tiny_copy, env)  # into dvc_plots/, which git ignores
+    html = (tiny_copy / "dvc_plots/index.html").read_text()
+    assert "cdn.jsdelivr" not in html and "vega@5.33.1" in html
+    assert len(html.encode()) < 2_000_000
+    assert "dvc_plots" not in run(["git", "status", "--porcelain", "--ignored=no"], tiny_copy).stdout
+    on_request = [
+        ["dvclive/imdb/lstm/plots/metrics", "-x", "step"],
+        ["reports/imdb/predictions/lstm.csv", "-t", "confusion", "-x", "predicted", "-y", "actual"],
+    ]
+    drawn = [
+        json.loads(run(["dvc", "plots", "show", "--json", *args], tiny_copy, env).stdout)["data"] for args in on_request
+    ]
+    assert len(drawn[0]) == 4 and list(drawn[1]) == ["reports/imdb/predictions/lstm.csv"]
 
 
 @pytest.mark.slow
-def test_full_repro_runs_on_jax_too(tmp_path: Path, fake_mirror: Path):
-    """The README's faster backend on a CPU: `KERAS_BACKEND=jax dvc repro` runs every stage, classifiers and
-    language models; each train stage says it trained on JAX, and the classifiers' metrics have every key.
-    Two classifiers (simple_rnn trains on unbucketed batches with its own train overrides, seq_cnn on bucketed
-    whole reviews) and one language model keep it short: test_registry.py trains every architecture on JAX."""
-    project = make_project(tmp_path / "project", fake_mirror, TINY)
+def test_every_keras_stage_runs_on_jax_too(tiny_copy: Path, tmp_path: Path):
+    """The README's faster backend on a CPU: under `KERAS_BACKEND=jax` `dvc repro` retrains and rescores classifiers
+    and language models and rewrites both reports; each train stage says it trained on JAX, and the classifiers'
+    metrics have every key. Two classifiers (simple_rnn trains on unbucketed batches with its own train overrides,
+    seq_cnn on bucketed whole reviews) and one language model keep it short: test_registry.py trains every
+    architecture on JAX. Download, tokenize and the baseline never import Keras: the tiny project's stand."""
     kept = ["seq_cnn", "simple_rnn"]
-    keep_only(project, kept, ["gru"])
-    env = project_env(fake_mirror) | {"KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
-    output = run(["dvc", "repro"], project, env).stdout
-    assert stages_run(output) == set(run(["dvc", "stage", "list", "--name-only"], project, env).stdout.split())
+    keep_only(tiny_copy, kept, ["gru"])
+    env = project_env(None) | {"KERAS_BACKEND": "jax", "JAX_COMPILATION_CACHE_DIR": str(tmp_path / "cache")}
+    keras_stages = [
+        *(f"{stage}@imdb-{arch}" for arch in kept for stage in ("train", "evaluate")),
+        "report@imdb",
+        *(f"{stage}@shakespeare-gru" for stage in ("lm_train", "lm_evaluate")),
+        "lm_report@shakespeare",
+    ]
+    output = run(["dvc", "repro", "--force", "--single-item", *keras_stages], tiny_copy, env).stdout
+    assert stages_run(output) == set(keras_stages)
     trained = re.findall(r"^(lm_train|train)@\S+: wrote .* on (\w+)\)$", output, re.M)
     assert sorted(trained) == [("lm_train", "jax"), ("train", "jax"), ("train", "jax")]
     for arch in kept:
-        assert 0 <= check_metrics(project, "imdb", arch)["accuracy"] <= 1, arch
-    assert all(has_row((project / "reports/imdb/report.md").read_text(), arch) for arch in kept)
-    assert (project / "reports/shakespeare/report.md").is_file()
+        assert 0 <= check_metrics(tiny_copy, "imdb", arch)["accuracy"] <= 1, arch
+        assert json.loads((tiny_copy / f"data/imdb/models/{arch}.json").read_text())["backend"] == "jax"
+    assert all(has_row((tiny_copy / "reports/imdb/report.md").read_text(), arch) for arch in kept)
+    assert "| gru |" in (tiny_copy / "reports/shakespeare/report.md").read_text()
 
 
 def test_a_stage_prints_its_own_lines_and_no_native_logs(tiny_copy: Path):
@@ -141,17 +186,6 @@ def test_dag_and_metrics_show(tiny_project: Path):
     )
     table = run(["dvc", "metrics", "show"], tiny_project, env).stdout.splitlines()
     assert max(map(len, table)) <= 160, table[0]  # every metrics file's headline keys fit a screen
-
-
-def test_plots_show_renders_curves_and_confusion(tiny_copy: Path, tmp_path: Path):
-    out = tmp_path / "plots"
-    run(["dvc", "plots", "show", "-o", str(out)], tiny_copy, project_env(None))
-    html = (out / "index.html").read_text()
-    assert "dvclive/imdb/lstm/plots/metrics/eval/accuracy.tsv" in html
-    assert "reports/imdb/predictions/lstm.csv" in html
-    run(["dvc", "plots", "show"], tiny_copy, project_env(None))  # into dvc_plots/, which git ignores
-    assert (tiny_copy / "dvc_plots/index.html").is_file()
-    assert "dvc_plots" not in run(["git", "status", "--porcelain", "--ignored=no"], tiny_copy).stdout
 
 
 def test_noop_repro_reruns_nothing(tiny_project: Path):
