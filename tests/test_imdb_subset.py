@@ -19,6 +19,7 @@ SUBSET = {
     "train.epochs": 6,
     "train.batch_size": 64,  # 1,800 training reviews: small batches, for enough steps
     "train.embedding_dim": 32,
+    "architectures.seq_cnn.train.embedding_dim": 600,  # as the quick preset: half the fit time of 1,500
 }
 SCORED = ("gru", "seq_cnn")  # one recurrent, one convolutional: the others run end to end in the tiny project
 
