@@ -50,11 +50,11 @@ def side_overrides(name: str, epochs: int | None) -> dict:
     return overrides
 
 
-def timed_repro(project: Path) -> dict[str, float]:
-    """`dvc repro` of the whole study, streamed: seconds per stage, in the order DVC ran them."""
+def timed_repro(project: Path, targets: list[str] | None = None) -> dict[str, float]:
+    """`dvc repro` of the whole study (or of `targets`), streamed: seconds per stage, in the order DVC ran them."""
     env = os.environ | {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     process = subprocess.Popen(
-        ["dvc", "repro", "--no-run-cache"],
+        ["dvc", "repro", "--no-run-cache", *(targets or [])],
         cwd=project,
         env=env,
         stdout=subprocess.PIPE,
