@@ -38,6 +38,8 @@ TINY = {
 }
 TINY |= epoch_cap(yaml.safe_load((ROOT / "params.yaml").read_text()), 1)  # architectures' own epochs too
 
+WALL_TIMES = {"train_seconds", "seconds_to_best"}  # the only values two identical runs may differ in
+
 
 def set_key(params: dict, dotted: str, value: object) -> None:
     *parents, leaf = dotted.split(".")

@@ -36,7 +36,18 @@ from stages.data import DataError, load_arrays, read_records
 from stages.download import fetch, unpack
 from stages.params import load_params
 from tests import fakes
-from tests.conftest import ROOT, TINY, built_once, edit_params, keep_only, make_project, project_env, run, set_key
+from tests.conftest import (
+    ROOT,
+    TINY,
+    WALL_TIMES,
+    built_once,
+    edit_params,
+    keep_only,
+    make_project,
+    project_env,
+    run,
+    set_key,
+)
 
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@t"]
 # Long enough to kill training mid-way: early stopping never ends it before epoch 40.
@@ -57,9 +68,6 @@ def files_under(folder: Path) -> list[Path]:
 
 # ---------------------------------------------------------------------------------------------
 # A finished lstm-only project: the reference every run with the same params must reproduce.
-
-
-WALL_TIMES = {"train_seconds", "seconds_to_best"}
 
 
 @dataclass(frozen=True)

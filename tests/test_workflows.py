@@ -14,7 +14,7 @@ import yaml
 
 from stages import UserError
 from stages.best_experiment import best_experiment, metric_column
-from tests.conftest import edit_params, git, keep_only, project_env, run
+from tests.conftest import WALL_TIMES, edit_params, git, keep_only, project_env, run
 from tests.test_pipeline import stages_run
 
 ENV = project_env(None)
@@ -118,7 +118,7 @@ def experiment_result(project: Path, rev: str) -> tuple[dict, str]:
     """An experiment's lstm metrics (wall times left out) and predictions."""
     metrics = json.loads(git(project, "show", f"{rev}:metrics/imdb/lstm.json"))
     predictions = git(project, "show", f"{rev}:reports/imdb/predictions/lstm.csv")
-    return {k: v for k, v in metrics.items() if k != "seconds_to_best"}, predictions
+    return {k: v for k, v in metrics.items() if k not in WALL_TIMES}, predictions
 
 
 @pytest.mark.slow
