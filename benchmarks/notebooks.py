@@ -208,6 +208,12 @@ def run_in_process(project: Path, archive: Path, base: dict, overrides: dict, ar
         os.chdir(cwd)
 
 
+def run_header(module: str, argv: list[str] | None) -> str:
+    """The lines above a benchmark's table: the machine, the date and the command that printed it."""
+    command = " ".join(["python -m", module, *(sys.argv[1:] if argv is None else argv)])
+    return f"\n{hardware()}; {date.today().isoformat()}.\nCommand: `{command}`\n"
+
+
 def hardware(backend: bool = True) -> str:
     """CPU model and cores, plus the GPU when the backend sees one; the Keras backend unless `backend` is False."""
     cpu = platform.machine()

@@ -15,22 +15,20 @@ from __future__ import annotations
 
 import argparse
 import csv
-import sys
 import tempfile
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
-from benchmarks.notebooks import ROOT, absolute_mirror, hardware, make_project, requested_architectures, write_params
-from benchmarks.study import stage_parts, timed_repro
+from benchmarks.notebooks import ROOT, absolute_mirror, make_project, requested_architectures, run_header, write_params
+from benchmarks.study import timed_repro
 from stages import run_stage
 from stages.data import read_json, read_text
 from stages.params import read_yaml
+from stages.report import BASELINE
 from stages.task import Paths
 from stages.text import words
 
 DATASET = "short"
-BASELINE = "TF-IDF + logistic regression"
 STAR_CLASSES = {1: "1-2", 2: "1-2", 3: "3-4", 4: "3-4", 7: "7-8", 8: "7-8", 9: "9-10", 10: "9-10"}
 
 
@@ -56,12 +54,6 @@ def write_short_texts(project: Path, length: int) -> dict:
     return {"source": source, "split": {"val_fraction": 0.1}}
 
 
-def model_of(stage: str) -> str:
-    """The model a stage trains or scores: `train@short-gru` -> gru, `baseline@short` -> baseline, else ''."""
-    kind, _, arch = stage_parts(stage)
-    return "baseline" if kind == "baseline" else arch
-
-
 def measure(length: int, architectures: list[str]) -> list[tuple[str, float, float, float]]:
     """(model, test accuracy, macro F1, seconds) for the baseline and each architecture, on a fresh project copy."""
     with tempfile.TemporaryDirectory(prefix="rnnlab-short-texts-") as folder:
@@ -76,12 +68,18 @@ def measure(length: int, architectures: list[str]) -> list[tuple[str, float, flo
         rows = []
         for name in ["baseline", *architectures]:
             metrics = read_json(project / Paths(DATASET).metrics / f"{name}.json")
-            spent = sum(s for stage, s in seconds.items() if model_of(stage) == name)
+            stages = (
+                [f"baseline@{DATASET}"]
+                if name == "baseline"
+                else [f"{kind}@{DATASET}-{name}" for kind in ("train", "evaluate")]
+            )
+            spent = sum(seconds[stage] for stage in stages)
             rows.append((BASELINE if name == "baseline" else name, metrics["accuracy"], metrics["f1"], spent))
         return rows
 
 
 def table(rows: list[tuple[str, float, float, float]]) -> list[str]:
+    """The Markdown table, one row per model in the order measured."""
     lines = ["| model | test accuracy | macro F1 | seconds |", "| --- | --- | --- | --- |"]
     return lines + [f"| {name} | {accuracy:.4f} | {f1:.4f} | {seconds:.0f} |" for name, accuracy, f1, seconds in rows]
 
@@ -96,8 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     architectures = requested_architectures(read_yaml(ROOT / "params.yaml"), args.architectures)
     absolute_mirror()
     rows = measure(args.words, architectures)
-    command = "python -m benchmarks.short_texts " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(f"\n{hardware()}; {date.today().isoformat()}.\nCommand: `{command.strip()}`\n")
+    print(run_header("benchmarks.short_texts", argv))
     print("\n".join(table(rows)))
 
 

@@ -27,10 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
-from benchmarks.notebooks import ROOT, absolute_mirror, hardware, make_project, write_params
+from benchmarks.notebooks import ROOT, absolute_mirror, make_project, run_header, write_params
 from stages import run_stage
 from stages.data import read_json
 from stages.metrics import details_path
@@ -165,8 +164,7 @@ def main(argv: list[str] | None = None) -> None:
             load_preset(name)  # a missing or stale preset fails before any work
     absolute_mirror()
     sides = [run_side(name, args.epochs, (args.epochs_from or [None, None])[i]) for i, name in enumerate(args.presets)]
-    command = "python -m benchmarks.study " + " ".join(sys.argv[1:] if argv is None else argv)
-    print(f"\n{hardware()}; {date.today().isoformat()}.\nCommand: `{command}`\n")
+    print(run_header("benchmarks.study", argv))
     print("\n".join(table(args.presets, sides)))
 
 
