@@ -123,6 +123,19 @@ def seq_cnn(region: Units = 3, dropout: Rate = 0.5) -> list[layers.Layer]:
     return [RegionSum(region), MaskedGlobalMax(), layers.Dropout(dropout)]
 
 
+@architecture
+def region_rnn(region: Units = 3, units: Units = 64, cell: Cell = "gru", dropout: Rate = 0.5) -> list[layers.Layer]:
+    """A recurrent layer over seq_cnn's region inputs (`RegionSum`; set `train.embedding_dim` to `region` x
+    features), both ways, every step kept, then each feature's strongest value anywhere in the review: Johnson &
+    Zhang's pooled bidirectional LSTM (ICML 2016), so a verdict need not survive to the last state."""
+    return [
+        RegionSum(region),
+        layers.Bidirectional(recurrent(cell, units, 0.0, return_sequences=True)),
+        MaskedGlobalMax(),
+        layers.Dropout(dropout),
+    ]
+
+
 def predicts_every_step(name: str) -> bool:
     """Builders with a keyword-only `sequences` flag can output every step, causally: language models.
     (A bidirectional layer reads the future; pooling drops steps.)"""

@@ -331,13 +331,18 @@ def longest_repeat(text: str) -> int:
     return best
 
 
+def by_cross_entropy(metrics: dict[str, dict]) -> dict[str, dict]:
+    """Language models best first: the lowest test cross-entropy leads the table and the interval chart."""
+    return dict(sorted(metrics.items(), key=lambda item: item[1]["cross_entropy"]))
+
+
 def render_language_model(params: Params, name: str, metrics: dict[str, dict], stats: dict, samples: dict) -> str:
     """The language-model report: metrics, then what the numbers mean: samples at each temperature."""
-    rows = sorted(metrics.items(), key=lambda item: item[1]["cross_entropy"])  # best first
+    ranked = by_cross_entropy(metrics)
     interval = f"cross_entropy [{CONFIDENCE:.0%} CI]"
     with_interval = [
         (arch, v | {interval: (v["cross_entropy"], v["cross_entropy_low"], v["cross_entropy_high"])})
-        for arch, v in rows
+        for arch, v in ranked.items()
     ]
     table = results_table(with_interval, (interval, *LANGUAGE_MODEL_COLUMNS))
     settings, corpus = params.lm_train, params.corpora[name]
@@ -348,7 +353,7 @@ def render_language_model(params: Params, name: str, metrics: dict[str, dict], s
             f"```text\n{samples[arch]['prompt']}{text}\n```\n\n"
             for temperature, text in samples[arch]["samples"].items()
         )
-        for arch, _ in rows
+        for arch in ranked
     )
     return f"""# {name}: character-level language models compared
 
@@ -419,9 +424,9 @@ def main(argv: list[str] | None = None) -> None:
         report = render_language_model(params, args.dataset, metrics, stats, samples)
         curves = LANGUAGE_MODEL_CURVES
         scores = {
-            arch: (v["cross_entropy"], v["cross_entropy_low"], v["cross_entropy_high"]) for arch, v in metrics.items()
+            arch: (v["cross_entropy"], v["cross_entropy_low"], v["cross_entropy_high"])
+            for arch, v in by_cross_entropy(metrics).items()
         }
-        scores = dict(sorted(scores.items(), key=lambda item: item[1][0]))
         score_column = "test_cross_entropy"
     else:
         metrics[BASELINE] = read_metrics(paths.metrics / "baseline.json")
