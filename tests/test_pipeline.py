@@ -21,6 +21,7 @@ from stages.metrics import (
     language_model_metrics,
     read_metrics,
 )
+from stages.params import classifier_train, read_yaml, validate
 from stages.registry import ARCHITECTURES, predicts_every_step
 from tests.conftest import TINY, edit_params, keep_only, make_project, project_env, run, run_main
 
@@ -63,10 +64,11 @@ def stages_run(output: str) -> set[str]:
 
 
 def test_full_repro_writes_every_output(tiny_project: Path):
+    params, tokenized = validate(read_yaml(tiny_project / "params.yaml")), TINY["datasets.imdb.tokenize.max_len"]
     for arch in ARCHS:
         metrics = check_metrics(tiny_project, "imdb", arch)
         assert 0 <= metrics["accuracy"] <= 1 and metrics["epochs"] == 1
-        assert metrics["max_len"] == (32 if arch == "seq_cnn" else 16), arch  # train.max_len, at most the tokenized
+        assert metrics["max_len"] == min(classifier_train(params, arch).max_len, tokenized), arch  # at most tokenized
         assert (tiny_project / f"data/imdb/models/{arch}.keras").is_file()
         predictions = (tiny_project / f"reports/imdb/predictions/{arch}.csv").read_text().splitlines()
         assert predictions[0] == "actual,predicted,probability" and len(predictions) == 121

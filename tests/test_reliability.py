@@ -729,10 +729,12 @@ def test_interrupted_training_leaves_every_committed_file(reference: Reference, 
     """Training run by hand, stopped mid-way: its curves, model and metrics stay as committed; Ctrl-C says so in
     one line, without a traceback."""
     project = copy_of(reference, tmp_path / "project")
+    edit_params(project, {"train.epochs": 1000, "train.patience": 1000})  # no chance to finish before the signal
+    run([*GIT, "commit", "-qam", "a long training"], project)
     model = project / "data/imdb/models/lstm.keras"
     committed = model.read_bytes()
     trainer = start(["python", "-m", "stages.train", "--dataset", "imdb", "--arch", "lstm"], project)
-    read_until(trainer, "Epoch 2/40")
+    read_until(trainer, "Epoch 2/1000")
     trainer.send_signal(stop)
     output = trainer.communicate(timeout=60)[0].decode()
     assert trainer.returncode == -stop
