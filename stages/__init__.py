@@ -4,14 +4,16 @@ generate, best_experiment, check_results). This package sets what changes result
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import re
 import select
 import shlex
 import signal
+import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -100,19 +102,57 @@ def die_with_dvc() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
+def interrupted_line() -> str:
+    """What Ctrl-C leaves: every output is written aside and renamed, so none was touched."""
+    return f"error: interrupted: {shlex.join(['python', *sys.orig_argv[1:]])} stopped; nothing was written"
+
+
 def report_interrupt(kind: type[BaseException], value: BaseException, traceback: TracebackType | None) -> None:
-    """Ctrl-C gets one line, not a traceback: every output is written aside and renamed, so none was touched."""
+    """Ctrl-C gets one line, not a traceback."""
     if not issubclass(kind, KeyboardInterrupt):
         sys.__excepthook__(kind, value, traceback)
         return
-    command = shlex.join(["python", *sys.orig_argv[1:]])
-    print(f"error: interrupted: {command} stopped; nothing was written", file=sys.stderr)
+    print(interrupted_line(), file=sys.stderr)
 
 
-if sys.argv[:1] == ["-m"]:  # Python's value while `python -m stages.<module>` imports this package: a command
+COMMAND = sys.argv[:1] == ["-m"]  # Python's value while `python -m stages.<module>` imports this package
+if COMMAND:
     hide_harmless_logs()
     die_with_dvc()
     sys.excepthook = report_interrupt
+
+
+@contextlib.contextmanager
+def ctrl_c_exits_at_once() -> Iterator[None]:
+    """In a command, Ctrl-C inside this block ends the process from a thread of its own, with the one line and the
+    shell's status for Ctrl-C (130): a KeyboardInterrupt raised in the middle of a TensorFlow training step can
+    leave that step waiting forever. Called in-process (tests), Ctrl-C stays Python's."""
+    if not COMMAND:
+        yield
+        return
+    received, wakeup = socket.socketpair()
+    wakeup.setblocking(False)
+    previous_fd = signal.set_wakeup_fd(wakeup.fileno(), warn_on_full_buffer=False)
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: None)  # the watcher acts, the main thread goes on
+
+    def watch() -> None:
+        while signums := received.recv(64):  # Python writes each caught signal's number here, from any thread
+            if signal.SIGINT in signums:
+                print(interrupted_line(), file=sys.stderr)
+                sys.stdout.flush()
+                atexit._run_exitfuncs()  # the log filter's drain among them
+                os._exit(128 + signal.SIGINT)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.set_wakeup_fd(previous_fd)
+        wakeup.close()  # the watcher reads the end of its socket and stops
+        watcher.join()
+        received.close()
 
 
 class UserError(Exception):

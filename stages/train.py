@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from stages import UserError, run_stage
+from stages import UserError, ctrl_c_exits_at_once, run_stage
 from stages.batching import LengthBatches, bucket_width, crop
 from stages.data import (
     atomic_write,
@@ -145,15 +145,16 @@ def fit(
         clock = EpochClock()
         batched = isinstance(data["train"], keras.utils.PyDataset)
         callbacks = [keras.callbacks.TerminateOnNaN(), *loggers, clock]
-        history = model.fit(
-            *((data["train"],) if batched else data["train"]),
-            validation_data=data["val"],
-            epochs=settings.epochs,
-            batch_size=None if batched else settings.batch_size,
-            class_weight=class_weight,
-            callbacks=[stopper, *callbacks] if settings.early_stopping else callbacks,
-            verbose=1 if sys.stdout.isatty() else 2,
-        )
+        with ctrl_c_exits_at_once():
+            history = model.fit(
+                *((data["train"],) if batched else data["train"]),
+                validation_data=data["val"],
+                epochs=settings.epochs,
+                batch_size=None if batched else settings.batch_size,
+                class_weight=class_weight,
+                callbacks=[stopper, *callbacks] if settings.early_stopping else callbacks,
+                verbose=1 if sys.stdout.isatty() else 2,
+            )
     losses = history.history.get("loss", [])
     if not losses or not all(math.isfinite(v) for v in losses):
         section = stage.partition("@")[0]
