@@ -126,8 +126,8 @@ def seq_cnn(region: Units = 3, dropout: Rate = 0.5) -> list[layers.Layer]:
 @architecture
 def region_rnn(region: Units = 3, units: Units = 64, cell: Cell = "gru", dropout: Rate = 0.5) -> list[layers.Layer]:
     """A recurrent layer over seq_cnn's region inputs (`RegionSum`; set `train.embedding_dim` to `region` x
-    features), both ways, every step kept, then each feature's strongest value anywhere in the review: Johnson &
-    Zhang's pooled bidirectional LSTM (ICML 2016), so a verdict need not survive to the last state."""
+    features), both ways, every step kept, then each feature's strongest value anywhere in the review, so a verdict
+    need not survive to the last state; after Johnson & Zhang's max-pooled LSTMs (ICML 2016), which read words."""
     return [
         RegionSum(region),
         layers.Bidirectional(recurrent(cell, units, 0.0, return_sequences=True)),
