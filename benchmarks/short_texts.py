@@ -25,7 +25,7 @@ from stages import run_stage
 from stages.data import read_json, read_text
 from stages.params import read_yaml
 from stages.report import BASELINE
-from stages.task import Paths
+from stages.task import Paths, Task
 from stages.text import words
 
 DATASET = "short"
@@ -63,17 +63,14 @@ def measure(length: int, architectures: list[str]) -> list[tuple[str, float, flo
         params["architectures"] = {name: params["architectures"][name] for name in architectures}
         params["datasets"][DATASET] = write_short_texts(project, length)
         write_params(project, params, {})
-        targets = [f"baseline@{DATASET}", *(f"evaluate@{DATASET}-{arch}" for arch in architectures)]
+        kind = Task(DATASET, language_model=False)
+        targets = [kind.stage("baseline"), *(kind.stage("evaluate", arch) for arch in architectures)]
         seconds = timed_repro(project, targets)
         rows = []
         for name in ["baseline", *architectures]:
-            metrics = read_json(project / Paths(DATASET).metrics / f"{name}.json")
-            stages = (
-                [f"baseline@{DATASET}"]
-                if name == "baseline"
-                else [f"{kind}@{DATASET}-{name}" for kind in ("train", "evaluate")]
-            )
-            spent = sum(seconds[stage] for stage in stages)
+            metrics = read_json(project / kind.paths.metrics / f"{name}.json")
+            steps = [("baseline", "")] if name == "baseline" else [("train", name), ("evaluate", name)]
+            spent = sum(seconds[kind.stage(*step)] for step in steps)
             rows.append((BASELINE if name == "baseline" else name, metrics["accuracy"], metrics["f1"], spent))
         return rows
 
