@@ -12,9 +12,9 @@ import os
 import platform
 import time
 
-from stages.data import read_records
 from stages.params import load_params
 from stages.predict import Predictor
+from stages.sources import read_records
 from stages.task import Paths
 
 

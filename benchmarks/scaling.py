@@ -26,7 +26,9 @@ from pathlib import Path
 
 import yaml
 
+from stages.params import Source
 from stages.presets import apply_overrides, epoch_cap
+from stages.sources import read_records
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FILES = ("stages", "params.yaml", "dvc.yaml")
@@ -99,9 +101,8 @@ def tokenize_copies(project: Path, copies: int) -> tuple[float, float]:
     table.parent.mkdir(exist_ok=True)
     with open(table, "w") as out:
         for _ in range(copies):
-            for path in sorted((project / "data/imdb/raw/aclImdb").glob("*/*/*.txt")):
-                if path.parent.name in ("neg", "pos"):
-                    out.write(json.dumps({"text": path.read_text(errors="replace"), "label": path.parent.name}) + "\n")
+            for _, text, label in read_records(Source.model_validate(imdb["source"]), project / "data/imdb/raw"):
+                out.write(json.dumps({"text": text, "label": label}) + "\n")
     name = f"imdb_x{copies}"
     params["datasets"][name] = {
         "source": {"url": str(table), "format": "jsonl"},

@@ -22,9 +22,10 @@ from pathlib import Path
 from benchmarks.notebooks import ROOT, absolute_mirror, make_project, requested_architectures, run_header, write_params
 from benchmarks.study import timed_repro
 from stages import run_stage
-from stages.data import read_json, read_text
+from stages.data import read_json
 from stages.params import read_yaml
 from stages.report import BASELINE
+from stages.sources import folder_documents
 from stages.task import Paths, Task
 from stages.text import words
 
@@ -32,14 +33,12 @@ DATASET = "short"
 STAR_CLASSES = {1: "1-2", 2: "1-2", 3: "3-4", 4: "3-4", 7: "7-8", 8: "7-8", 9: "9-10", 10: "9-10"}
 
 
-def short_text_rows(reviews: Path, length: int) -> Iterator[dict[str, str]]:
-    """One row per review under aclImdb's `train` and `test` folders: its first `length` words (as the tokenizer
-    splits them), its star class and its split."""
-    for split in ("train", "test"):
-        for path in sorted((reviews / split).glob("*/*.txt")):
-            stars = int(path.stem.rpartition("_")[2])
-            text = " ".join(words(read_text(path), lowercase=False)[:length])
-            yield {"text": text, "label": STAR_CLASSES[stars], "split": split}
+def short_text_rows(archive: Path, length: int) -> Iterator[dict[str, str]]:
+    """One row per labelled review in IMDB's archive (`aclImdb/{train,test}/{neg,pos}`): its first `length` words
+    (as the tokenizer splits them), its star class and its split."""
+    for split, _, name, text in folder_documents(archive, "aclImdb", ["neg", "pos"]):
+        stars = int(name.removesuffix(".txt").rpartition("_")[2])
+        yield {"text": " ".join(words(text, lowercase=False)[:length]), "label": STAR_CLASSES[stars], "split": split}
 
 
 def write_short_texts(project: Path, length: int) -> dict:
@@ -49,7 +48,7 @@ def write_short_texts(project: Path, length: int) -> dict:
     with open(table, "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, ["text", "label", "split"])
         writer.writeheader()
-        writer.writerows(short_text_rows(project / Paths("imdb").raw / "aclImdb", length))
+        writer.writerows(short_text_rows(project / Paths("imdb").raw / "aclImdb_v1.tar.gz", length))
     source = {"url": f"inputs/{DATASET}.csv", "format": "csv", "split_column": "split"}
     return {"source": source, "split": {"val_fraction": 0.1}}
 

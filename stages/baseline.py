@@ -16,9 +16,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
 from stages import run_stage
-from stages.data import load_splits
 from stages.metrics import CLASSIFIER_HEADLINE, classification_metrics, write_metrics, write_predictions
 from stages.params import Params, dataset_params, load_params
+from stages.sources import load_splits
 from stages.task import Paths
 from stages.text import words
 

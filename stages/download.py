@@ -1,4 +1,4 @@
-"""Stage `download@<dataset>`: fetch a dataset's file, verify its sha256, unpack it safely and atomically.
+"""Stage `download@<dataset>`: fetch a dataset's file, verify its sha256 and what it holds, store it atomically.
 
 With RNNLAB_DATA_MIRROR set to a folder, a file with an http(s) URL is read from there by its
 canonical file name and verified against that folder's SHA256SUMS instead of the network.
@@ -12,20 +12,19 @@ import http.client
 import io
 import os
 import shutil
-import tarfile
 import tempfile
 import time
 import urllib.error
 import urllib.request
-import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from urllib.parse import urlparse
 
 from tqdm import tqdm
 
 from stages import run_stage
-from stages.data import DataError, replace_dir, source_file_name
+from stages.data import DataError, replace_dir
 from stages.params import Source, load_params
+from stages.sources import files_to_read, source_file_name
 from stages.task import task
 
 MIRROR_ENV = "RNNLAB_DATA_MIRROR"
@@ -131,64 +130,24 @@ def _cannot_write(path: Path, exc: OSError) -> DataError:
     )
 
 
-TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+def store(file: Path, dest: Path, source: Source) -> int:
+    """Check that `file` holds what the dataset reads, then copy it into `dest`, built aside and swapped in:
+    `dest` is either complete or untouched. Archives are read where they lie, never unpacked (no member can write
+    outside the project, and the DVC cache holds one file). Returns the files the readers will open in it."""
+    files = files_to_read(source, file)
 
-
-def archive_members(source: Source) -> list[PurePosixPath] | None:
-    """What the readers of stages.data open inside a downloaded archive, so that only that is extracted (IMDB's
-    labelled reviews, not its 50,000 unlabelled ones): each split's class folders, or the one file; None: all."""
-    root = PurePosixPath(source.path)
-    if source.format == "folders":
-        splits = [root / "train", root / "test"]
-        return [split / name for split in splits for name in source.classes] if source.classes else splits
-    return [root] if source.path else None
-
-
-def open_tar(file: Path) -> tarfile.TarFile:
-    """A tar archive, compressed or not; a file that is none gets one line, not tarfile's line per method tried."""
-    try:
-        return tarfile.open(file)
-    except tarfile.ReadError:
-        raise DataError(f"{file}: cannot extract: not a tar archive (plain, gzip, bzip2 or xz)") from None
-
-
-def unpack(file: Path, dest: Path, members: list[PurePosixPath] | None = None) -> int:
-    """Extract an archive (by its name: tar with tarfile's `data` filter, which refuses absolute paths, `..`,
-    links out and devices; zip), only what lies at or under `members` where given, or copy a plain file into
-    `dest`, built aside and swapped in; returns the files in `dest`."""
-
-    def wanted(name: str) -> bool:
-        parts = tuple(part for part in PurePosixPath(name).parts if part != "/")  # the `data` filter puts /a at a
-        return members is None or any(parts[: len(member.parts)] == member.parts for member in members)
-
-    def fill(staging: Path) -> int:
+    def fill(staging: Path) -> None:
         try:
-            if file.name.endswith(TAR_SUFFIXES):
-                with open_tar(file) as tar:  # members as they are read: one pass through the compression
-                    tar.extractall(staging, members=(m for m in tar if wanted(m.name)), filter="data")
-            elif file.name.endswith(".zip"):
-                with zipfile.ZipFile(file) as archive:  # zipfile drops absolute paths and `..` parts itself
-                    archive.extractall(staging, members=[name for name in archive.namelist() if wanted(name)])
-            else:
-                shutil.copyfile(file, staging / file.name)
-        except tarfile.FilterError as exc:
-            raise DataError(f"{file}: refused unsafe archive member: {exc}") from None
-        except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise DataError(f"{file}: cannot extract: {exc}") from None
-        files = sum(1 for path in staging.rglob("*") if path.is_file())
-        if not files:
-            under = f"under {', '.join(map(str, members))} " if members else ""
-            raise DataError(
-                f"{file}: no file {under}in the archive; source.path (and, for folders, source.classes) name what "
-                "to read in it"
-            )
-        return files
+            shutil.copyfile(file, staging / file.name)
+        except OSError as exc:
+            raise _cannot_write(dest / file.name, exc) from None
 
-    return replace_dir(dest, fill)
+    replace_dir(dest, fill)
+    return files
 
 
 def download(source: Source, dest: Path, mirror: Path | None) -> tuple[str, int]:
-    """Fetch (or take from the mirror, or a local path), verify, unpack into `dest`: (where from, files)."""
+    """Fetch (or take from the mirror, or a local path), verify, store in `dest`: (where from, files to read)."""
     name = source_file_name(source.url)
     with tempfile.TemporaryDirectory(prefix="rnnlab-download-") as tmp:
         if urlparse(source.url).scheme not in ("http", "https"):
@@ -204,7 +163,7 @@ def download(source: Source, dest: Path, mirror: Path | None) -> tuple[str, int]
             fetch(source.url, file)
         if expected is not None and (actual := sha256_of(file)) != expected:
             raise DataError(f"{file}: sha256 mismatch (expected {expected}, got {actual})")
-        return origin, unpack(file, dest, archive_members(source))
+        return origin, store(file, dest, source)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -219,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
         raise DataError(f"{MIRROR_ENV}={mirror}: not a folder")
     raw = kind.paths.raw
     origin, files = download(source, raw, Path(mirror) if mirror else None)
-    print(f"{kind.stage('download')}: wrote {raw} ({files:,} files) from {origin}")
+    print(f"{kind.stage('download')}: wrote {raw} ({files:,} files to read) from {origin}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Stage `tokenize@<dataset>`: words -> integer ids, padded/truncated to `max_len`, vocabulary from train only.
 
 Writes `tokenized/{train,val,test}/{x,y,lengths}.npy`, `vocab.txt` (line i is id i), `classes.txt`
-(line i is class id i) and `stats.json`, streaming: memory does not grow with the number of documents.
+(line i is class id i) and `stats.json`, streaming the documents: only a folders archive is held, as bytes, while
+it is read.
 For a corpus (stage `lm_tokenize@<corpus>`): characters -> ids, `tokenized/<split>/ids.npy` and `vocab.json`.
 """
 
@@ -14,17 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from stages import run_stage
-from stages.data import (
-    SPLITS,
-    DataError,
-    assign_splits,
-    corpus_splits,
-    read_corpus,
-    read_records,
-    replace_dir,
-    write_json,
-)
+from stages.data import SPLITS, DataError, replace_dir, write_json
 from stages.params import Corpus, Dataset, Tokenize, load_params
+from stages.sources import assign_splits, corpus_splits, read_corpus, read_records
 from stages.task import Paths, task
 from stages.text import OOV_ID, REPLACEMENT, build_vocab, encode_one, fill_empty, pad, words
 
@@ -87,8 +80,8 @@ def split_stats(lengths: np.ndarray, oov: int, labels: np.ndarray, classes: list
 
 
 def tokenize(dataset: Dataset, paths: Paths, seed: int, out: Path) -> dict:
-    """Three streaming passes over the documents (labels and splits, train vocabulary, encoding):
-    only one chunk of texts is ever in memory. Writes into `out`; returns the stats."""
+    """Three streaming passes over the documents (labels and splits, train vocabulary, encoding): of the encoded
+    texts, only one chunk is ever in memory. Writes into `out`; returns the stats."""
     settings = dataset.tokenize
     assignment = assign_splits(read_records(dataset.source, paths.raw), dataset, seed)
     split_of = np.full(len(assignment.labels), -1, dtype=np.int8)  # -1: left out by a subset

@@ -13,6 +13,7 @@ POSITIVE = ["great", "wonderful", "superb", "loved", "brilliant", "moving", "del
 NEGATIVE = ["awful", "boring", "terrible", "hated", "dull", "waste", "mess", "tedious"]
 NEUTRAL = ["the", "film", "movie", "plot", "actor", "scene", "story", "it", "was", "and", "a", "of", "this"]
 ARCHIVE = "aclImdb_v1.tar.gz"
+IMDB_URL = f"https://ai.stanford.edu/~amaas/data/sentiment/{ARCHIVE}"
 
 
 def review(rng: random.Random, positive: bool) -> str:

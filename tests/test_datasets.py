@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,10 @@ import pytest
 import yaml
 
 import stages.tokenize
-from stages.data import DataError, assign_splits, read_records
+from stages.data import DataError
 from stages.metrics import read_metrics
 from stages.params import Dataset, validate
+from stages.sources import assign_splits, read_records
 from stages.train import class_weights
 from tests import fakes
 from tests.conftest import ROOT, TINY, make_project, project_env, run, run_main, set_key
@@ -65,11 +67,10 @@ def test_jsonl_integer_labels_sort_numerically(tmp_path: Path):
 
 
 def test_folders_without_test_split(tmp_path: Path):
-    for name in ("cats", "dogs", "birds"):
-        folder = tmp_path / "pets" / "train" / name
-        folder.mkdir(parents=True)
-        for i in range(10):
-            (folder / f"{i}.txt").write_text(f"{name} {i}")
+    with zipfile.ZipFile(tmp_path / "pets.zip", "w") as archive:
+        for name in ("cats", "dogs", "birds"):
+            for i in range(10):
+                archive.writestr(f"pets/train/{name}/{i}.txt", f"{name} {i}")
     settings = dataset({"url": "pets.zip", "format": "folders", "path": "pets"}, test_fraction=0.3)
     classes, sizes = splits_of(tmp_path, settings)
     assert classes == ["birds", "cats", "dogs"]

@@ -1,4 +1,4 @@
-"""Download: mirror, checksums, safe and atomic extraction, and the offline message."""
+"""Download: mirror, checksums, what an archive must hold, atomic storing, and the offline message."""
 
 from __future__ import annotations
 
@@ -11,15 +11,21 @@ from pathlib import Path
 import pytest
 
 import stages.download
-from stages.data import DataError, source_file_name
-from stages.download import MIRROR_ENV, download, fetch, mirror_checksum, unpack
+from stages.data import DataError
+from stages.download import MIRROR_ENV, download, fetch, mirror_checksum
 from stages.params import Source
+from stages.sources import folder_documents, read_records, source_file_name
 from tests import fakes
 from tests.conftest import edit_params, make_project, project_env, run, run_main
 
-URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
+URL = fakes.IMDB_URL
 CANONICAL = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 IMDB = Source(url=URL, sha256=CANONICAL, format="folders", path="aclImdb", classes=["neg", "pos"])  # as params.yaml
+
+
+def local_imdb(archive: Path) -> Source:
+    """IMDB's source, read from a local archive without a checksum."""
+    return IMDB.model_copy(update={"url": str(archive), "sha256": None})
 
 
 def test_file_name_is_the_url_or_path_file_name():
@@ -27,11 +33,13 @@ def test_file_name_is_the_url_or_path_file_name():
     assert source_file_name("inputs/my data.csv") == "my data.csv"
 
 
-def test_mirror_extracts_into_destination(fake_mirror: Path, tmp_path: Path):
+def test_mirror_archive_is_stored_as_it_is_and_read_where_it_lies(fake_mirror: Path, tmp_path: Path):
     source, files = download(IMDB, tmp_path / "raw", fake_mirror)
-    assert source == f"mirror {fake_mirror}"
-    assert files == 240
-    assert len(list((tmp_path / "raw/aclImdb/train/pos").glob("*.txt"))) == 60
+    assert (source, files) == (f"mirror {fake_mirror}", 240)
+    assert [p.name for p in (tmp_path / "raw").iterdir()] == [fakes.ARCHIVE]
+    assert (tmp_path / "raw" / fakes.ARCHIVE).read_bytes() == (fake_mirror / fakes.ARCHIVE).read_bytes()
+    records = list(read_records(IMDB, tmp_path / "raw"))
+    assert len(records) == 240 and sum(label == "pos" and split == "train" for split, _, label in records) == 60
 
 
 def test_mirror_checksum_mismatch_leaves_nothing(tmp_path: Path):
@@ -50,57 +58,37 @@ def test_mirror_without_an_entry(tmp_path: Path):
 
 def tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
     with tarfile.open(path, "w:gz") as tar:
-        good = tarfile.TarInfo("aclImdb/ok.txt")
-        good.size = 2
-        tar.addfile(good, io.BytesIO(b"ok"))
         member.size = len(data) if member.isfile() else 0
         tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
     return path
 
 
-def link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
-    member = tarfile.TarInfo(name)
-    member.type, member.linkname = kind, target
-    return member
-
-
 @pytest.mark.parametrize(
-    "member",
-    [
-        tarfile.TarInfo("../escape.txt"),
-        link("aclImdb/symlink", "/etc/passwd", tarfile.SYMTYPE),
-        link("aclImdb/hardlink", "../../outside.txt", tarfile.LNKTYPE),
-    ],
-    ids=["parent-path", "symlink-outside", "hardlink-outside"],
+    "name", ["../escape/train/neg/0_1.txt", "/tmp/escape/train/neg/0_1.txt"], ids=["parent-path", "absolute"]
 )
-def test_unsafe_members_are_refused_and_destination_untouched(tmp_path: Path, member: tarfile.TarInfo):
-    dest = tmp_path / "out" / "raw"
-    dest.mkdir(parents=True)
-    (dest / "previous.txt").write_text("kept")
-    with pytest.raises(DataError, match="refused unsafe archive member"):
-        unpack(tar_with(tmp_path / "evil.tar.gz", member), dest)
-    assert [p.name for p in dest.iterdir()] == ["previous.txt"]
-    assert sorted(p.name for p in dest.parent.iterdir()) == ["raw"]  # no staging folder left
-    assert not (tmp_path / "escape.txt").exists()
-
-
-def test_absolute_member_lands_inside_destination(tmp_path: Path):
-    unpack(tar_with(tmp_path / "abs.tar.gz", tarfile.TarInfo("/tmp/absolute.txt")), tmp_path / "raw")
-    assert (tmp_path / "raw/tmp/absolute.txt").is_file()
+def test_members_are_read_never_written(tmp_path: Path, name: str):
+    """Nothing is unpacked: a member named to land outside the project is only ever bytes in memory."""
+    archive = tar_with(tmp_path / "evil.tar.gz", tarfile.TarInfo(name), b"bad")
+    root = "../escape" if name.startswith("..") else "/tmp/escape"
+    assert list(folder_documents(archive, root, None)) == [("train", "neg", "0_1.txt", "bad")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.tar.gz"]
+    assert not Path("/tmp/escape").exists()
 
 
 def test_an_empty_archive_is_a_clear_error(tmp_path: Path):
     tarfile.open(tmp_path / "empty.tar.gz", "w:gz").close()
-    with pytest.raises(DataError, match=r"empty\.tar\.gz: no file in the archive; source\.path"):
-        unpack(tmp_path / "empty.tar.gz", tmp_path / "raw")
+    with pytest.raises(DataError, match=r"empty\.tar\.gz: no aclImdb/train/ in the archive; the folders format"):
+        download(
+            IMDB.model_copy(update={"url": str(tmp_path / "empty.tar.gz"), "sha256": None}), tmp_path / "raw", None
+        )
     assert not (tmp_path / "raw").exists()
 
 
 def test_corrupt_archive_is_a_clear_error(tmp_path: Path):
     archive = tmp_path / "bad.tar.gz"
     archive.write_bytes(fakes.imdb_archive(tmp_path / "good.tar.gz").read_bytes()[:500])
-    with pytest.raises(DataError, match=r"bad\.tar\.gz: cannot extract"):
-        unpack(archive, tmp_path / "raw")
+    with pytest.raises(DataError, match=r"bad\.tar\.gz: cannot read"):
+        download(local_imdb(archive), tmp_path / "raw", None)
     assert not (tmp_path / "raw").exists()
 
 
@@ -126,19 +114,22 @@ def canonical_imdb(path: Path) -> Path:
     return path
 
 
-def test_only_what_the_dataset_reads_is_extracted(tmp_path: Path):
+def test_only_what_the_dataset_reads_is_read(tmp_path: Path):
     """IMDB's archive holds 50,000 unlabelled reviews and bag-of-words files beside the 50,000 it reads."""
     mirror = canonical_imdb(tmp_path / "mirror" / fakes.ARCHIVE).parent
     assert download(IMDB, tmp_path / "raw", mirror)[1] == 4
-    kept = sorted(str(p.relative_to(tmp_path / "raw")) for p in (tmp_path / "raw").rglob("*") if p.is_file())
-    assert kept == [
-        "aclImdb/test/neg/0_1.txt",
-        "aclImdb/test/pos/0_8.txt",
-        "aclImdb/train/neg/0_2.txt",
-        "aclImdb/train/pos/0_9.txt",
+    documents = [
+        document[:3] for document in folder_documents(tmp_path / "raw" / fakes.ARCHIVE, "aclImdb", IMDB.classes)
     ]
-    every_class = IMDB.model_copy(update={"classes": None})  # then every folder under train/ is a class
-    assert download(every_class, tmp_path / "raw", mirror)[1] == 6  # + unsup/0_0.txt, train/labeledBow.feat
+    assert documents == [
+        ("train", "neg", "0_2.txt"),
+        ("train", "pos", "0_9.txt"),
+        ("test", "neg", "0_1.txt"),
+        ("test", "pos", "0_8.txt"),
+    ]
+    every_class = IMDB.model_copy(update={"classes": None})  # then every folder under train/ is a class: unsup too
+    with pytest.raises(DataError, match=r"no aclImdb/test/unsup/ in the archive; expected .* classes neg, pos, unsup"):
+        download(every_class, tmp_path / "raw2", mirror)
 
 
 def test_a_path_the_archive_lacks_is_one_line_and_leaves_nothing(
@@ -151,20 +142,25 @@ def test_a_path_the_archive_lacks_is_one_line_and_leaves_nothing(
     assert status == 2 and out == ""
     (line,) = err.strip().splitlines()
     assert line.startswith("error: ") and line.endswith(
-        "aclImdb_v1.tar.gz: no file under imdb/train/neg, imdb/train/pos, imdb/test/neg, imdb/test/pos in the "
-        "archive; source.path (and, for folders, source.classes) name what to read in it"
+        "aclImdb_v1.tar.gz: no imdb/train/ in the archive; the folders format expects <split>/<class>/*.txt"
     )
     assert not (in_project / "data/imdb/raw").exists()
 
 
-def test_a_table_is_taken_alone_from_a_zip(tmp_path: Path):
+def test_a_table_is_read_from_a_zip_and_a_missing_one_is_named(tmp_path: Path):
     table = fakes.topics_csv(tmp_path / "in" / "topics.csv", {"sports": 2, "cooking": 2})
     with zipfile.ZipFile(tmp_path / "news.zip", "w") as archive:
         archive.write(table, "news/topics.csv")
         archive.writestr("news/images/logo.png", b"not read")
-    source = Source(url=str(tmp_path / "news.zip"), format="csv", path="news/topics.csv")
+    source = Source(
+        url=str(tmp_path / "news.zip"), format="csv", path="news/topics.csv", text_column="body", label_column="topic"
+    )
     assert download(source, tmp_path / "raw", None)[1] == 1
-    assert (tmp_path / "raw/news/topics.csv").read_bytes() == table.read_bytes()
+    assert [label for _, _, label in read_records(source, tmp_path / "raw")] == ["sports"] * 2 + ["cooking"] * 2
+    missing = source.model_copy(update={"path": "news/other.csv"})
+    with pytest.raises(DataError, match=r"news\.zip: no file news/other\.csv in the archive; source\.path names"):
+        download(missing, tmp_path / "raw2", None)
+    assert not (tmp_path / "raw2").exists()
 
 
 def test_local_file_is_copied_and_its_checksum_checked(tmp_path: Path):
@@ -201,8 +197,8 @@ def test_cli_offline_without_mirror_is_one_line(tmp_path: Path):
 def test_a_file_named_tar_gz_that_is_no_archive_is_one_line(tmp_path: Path):
     (tmp_path / "fake.tar.gz").write_text("<html>not found</html>\n")
     with pytest.raises(DataError) as error:
-        unpack(tmp_path / "fake.tar.gz", tmp_path / "raw")
-    assert str(error.value) == f"{tmp_path}/fake.tar.gz: cannot extract: not a tar archive (plain, gzip, bzip2 or xz)"
+        download(local_imdb(tmp_path / "fake.tar.gz"), tmp_path / "raw", None)
+    assert str(error.value) == f"{tmp_path}/fake.tar.gz: cannot read: not a tar archive (plain, gzip, bzip2 or xz)"
     assert not (tmp_path / "raw").exists()
 
 

@@ -14,11 +14,12 @@ import benchmarks.generation
 import benchmarks.language_model
 import stages.generate
 import stages.sampling
-from stages.data import corpus_splits, windows
+from stages.data import windows
 from stages.evaluate import write_char_predictions
 from stages.metrics import language_model_metrics, read_metrics
 from stages.params import Corpus, Source
 from stages.report import longest_repeat
+from stages.sources import corpus_splits
 from stages.tokenize import char_vocab
 from tests.conftest import make_project, project_env, run, run_main
 from tests.test_pipeline import LANGUAGE_MODELS, check_metrics, stages_run

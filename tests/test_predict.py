@@ -12,9 +12,9 @@ import pytest
 
 import stages.predict
 from stages import UserError
-from stages.data import load_splits
 from stages.params import load_params
 from stages.predict import Predictor
+from stages.sources import load_splits
 from stages.task import Paths
 from tests.conftest import TINY, make_project, project_env, run, run_main
 

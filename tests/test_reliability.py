@@ -32,9 +32,10 @@ import pytest
 import yaml
 
 import stages.download
-from stages.data import DataError, load_arrays, read_records
-from stages.download import fetch, unpack
-from stages.params import load_params
+from stages.data import DataError, load_arrays
+from stages.download import download, fetch
+from stages.params import Source, load_params
+from stages.sources import read_records
 from tests import fakes
 from tests.conftest import (
     ROOT,
@@ -252,29 +253,31 @@ def test_disk_full_while_downloading_is_one_error_and_no_partial_file(
     assert dest.read_bytes() == server.body
 
 
-def test_disk_full_while_extracting_leaves_the_previous_data(
+IMDB = Source(url=fakes.IMDB_URL, format="folders", path="aclImdb", classes=["neg", "pos"])
+
+
+def test_disk_full_while_storing_leaves_the_previous_data(
     fake_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     dest = tmp_path / "data" / "raw"
     dest.mkdir(parents=True)
     (dest / "previous.txt").write_text("kept")
-    written = 0
+    real_copy = shutil.copyfile
 
-    def copy_until_full(source, target, length=None, exception=OSError, bufsize=None) -> None:
-        nonlocal written
-        if written > 2000:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        target.write(source.read(length))
-        written += length or 0
+    def copy_until_full(source: Path, target: Path) -> None:
+        real_copy(source, target)
+        with open(target, "r+b") as f:
+            f.truncate(2000)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     with (
         monkeypatch.context() as patch,
-        pytest.raises(DataError, match=r"aclImdb_v1.tar.gz: cannot extract: \[Errno 28\] No space left on device"),
+        pytest.raises(DataError, match=rf"cannot write aclImdb_v1.tar.gz in {dest} \(No space left on device\); free"),
     ):
-        patch.setattr(tarfile, "copyfileobj", copy_until_full)
-        unpack(fake_mirror / fakes.ARCHIVE, dest)
-    assert files_under(tmp_path / "data") == [dest / "previous.txt"]  # no staging folder, nothing half-extracted
-    assert unpack(fake_mirror / fakes.ARCHIVE, dest) == 240
+        patch.setattr(shutil, "copyfile", copy_until_full)
+        download(IMDB, dest, fake_mirror)
+    assert files_under(tmp_path / "data") == [dest / "previous.txt"]  # no staging folder, no half-written archive
+    assert download(IMDB, dest, fake_mirror)[1] == 240
 
 
 def test_download_stage_fails_in_one_line_and_reruns_without_cleanup(server: ArchiveServer, tmp_path: Path):
@@ -297,8 +300,8 @@ def test_download_stage_fails_in_one_line_and_reruns_without_cleanup(server: Arc
     assert files_under(project / "data") == []
     assert list(scratch.glob("rnnlab-download-*")) == []
     result = run(["dvc", "repro", "download@imdb"], project, env)
-    assert f"(240 files) from {server.url}" in result.stdout
-    assert len(files_under(project / "data/imdb/raw")) == 240
+    assert f"(240 files to read) from {server.url}" in result.stdout
+    assert files_under(project / "data/imdb/raw") == [project / "data/imdb/raw" / fakes.ARCHIVE]
     assert server.requests == 4
 
 
@@ -323,18 +326,25 @@ def test_bad_override_through_exp_run_is_one_line(tmp_path: Path, fake_mirror: P
     assert [ref for ref in refs if not ref.startswith("refs/exps/exec/")] == []  # no experiment recorded
 
 
-def write_corpus(root: Path, extra: dict[str, bytes], per_class: int = 10) -> Path:
-    """An aclImdb folder: `per_class` generated reviews per split and class, plus `extra` files."""
+def write_corpus(raw: Path, extra: dict[str, bytes | None], per_class: int = 10) -> Path:
+    """IMDB's archive in `raw`, as the download stage leaves it: `per_class` generated reviews per split and class,
+    plus the `extra` files under aclImdb/ (None: leave that file out)."""
     rng = random.Random(0)
-    for split in ("train", "test"):
-        for label in ("neg", "pos"):
-            folder = root / "aclImdb" / split / label
-            folder.mkdir(parents=True, exist_ok=True)
-            for i in range(per_class):
-                (folder / f"{i}_5.txt").write_text(fakes.review(rng, label == "pos"))
-    for name, data in extra.items():
-        (root / "aclImdb" / name).write_bytes(data)
-    return root
+    members = {
+        f"{split}/{label}/{i}_5.txt": fakes.review(rng, label == "pos").encode()
+        for split in ("train", "test")
+        for label in ("neg", "pos")
+        for i in range(per_class)
+    }
+    raw.mkdir(parents=True)
+    archive = raw / fakes.ARCHIVE
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, data in (members | extra).items():
+            if data is not None:
+                info = tarfile.TarInfo(f"aclImdb/{name}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return archive
 
 
 @pytest.fixture
@@ -365,7 +375,7 @@ def test_awkward_reviews_follow_the_documented_rules(workdir: Path):
             "test/pos/huge_10.txt": HUGE,
         },
     )
-    records = read_records(load_params().datasets["imdb"].source, workdir / "data/imdb/raw")
+    records = read_records(load_params().datasets["imdb"].source, workdir / "data/imdb/raw")  # the archive, as stored
     latin1 = next(text for _, text, _ in records if "magnifique" in text)
     assert words(latin1) == ["un", "film", "magnifique", "tr", "s", "mouvant", "great"]
     tokenize.main(["--dataset", "imdb"])
@@ -389,28 +399,36 @@ def test_awkward_reviews_follow_the_documented_rules(workdir: Path):
     assert 0 <= json.loads((workdir / "metrics/imdb/baseline.json").read_text())["accuracy"] <= 1
 
 
-def empty_folder(folder: Path) -> None:
-    for path in folder.iterdir():
-        path.unlink()
+def no_reviews(folder: str) -> dict[str, bytes | None]:
+    """A class folder that holds a file, but no review."""
+    return {f"{folder}/{i}_5.txt": None for i in range(10)} | {f"{folder}/README": b"no reviews here"}
+
+
+def truncate(archive: Path) -> None:
+    archive.write_bytes(archive.read_bytes()[:2000])
 
 
 @pytest.mark.parametrize(
-    ("per_class", "changes", "spoil", "message"),
+    ("per_class", "extra", "changes", "spoil", "message"),
     [
         (
             10,
+            no_reviews("train/pos"),
             {},
-            lambda raw: empty_folder(raw / "aclImdb/train/pos"),
-            r"^data/imdb/raw/aclImdb/train/pos: no documents \(\*\.txt\); every split needs documents of each class",
+            None,
+            r"^data/imdb/raw/aclImdb_v1.tar.gz: no documents \(\*\.txt\) in aclImdb/train/pos/; every split needs "
+            "documents of each class$",
         ),
         (
             2,
+            {},
             {},
             None,
             r"^cannot split 10% from 4 documents: .*adjust split.val_fraction or add documents$",
         ),
         (
             10,
+            {},
             {"datasets.imdb.split.test_docs": 1},
             None,
             r"^split.test_docs=1: cannot take a stratified subset of 20 documents \(.*\)$",
@@ -418,20 +436,26 @@ def empty_folder(folder: Path) -> None:
         (
             10,
             {},
-            lambda raw: (raw / "aclImdb/test/neg/folder.txt").mkdir(),
-            r"^data/imdb/raw/aclImdb/test/neg/folder.txt: cannot read \(Is a directory\)$",
+            {},
+            truncate,
+            r"^data/imdb/raw/aclImdb_v1.tar.gz: cannot read: .+$",
         ),
     ],
-    ids=["class-without-reviews", "too-small-for-validation", "subset-smaller-than-classes", "unreadable-review"],
+    ids=["class-without-reviews", "too-small-for-validation", "subset-smaller-than-classes", "truncated-archive"],
 )
 def test_unusable_corpus_is_one_clear_error_and_writes_nothing(
-    workdir: Path, per_class: int, changes: dict, spoil: Callable[[Path], None] | None, message: str
+    workdir: Path,
+    per_class: int,
+    extra: dict[str, bytes | None],
+    changes: dict,
+    spoil: Callable[[Path], None] | None,
+    message: str,
 ):
     from stages import tokenize
 
-    raw = write_corpus(workdir / "data/imdb/raw", {}, per_class)
+    archive = write_corpus(workdir / "data/imdb/raw", extra, per_class)
     if spoil:
-        spoil(raw)
+        spoil(archive)
     edit_params(workdir, changes)
     with pytest.raises(DataError, match=message) as error:
         tokenize.main(["--dataset", "imdb"])
@@ -440,7 +464,7 @@ def test_unusable_corpus_is_one_clear_error_and_writes_nothing(
 
 
 def test_corpus_error_from_the_cli_is_one_line_exit_2(workdir: Path):
-    empty_folder(write_corpus(workdir / "data/imdb/raw", {}) / "aclImdb/test/neg")
+    write_corpus(workdir / "data/imdb/raw", no_reviews("test/neg"))
     result = run(
         ["python", "-m", "stages.tokenize", "--dataset", "imdb"],
         workdir,
@@ -450,7 +474,8 @@ def test_corpus_error_from_the_cli_is_one_line_exit_2(workdir: Path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert error_lines(result) == [
-        "error: data/imdb/raw/aclImdb/test/neg: no documents (*.txt); every split needs documents of each class"
+        "error: data/imdb/raw/aclImdb_v1.tar.gz: no documents (*.txt) in aclImdb/test/neg/; every split needs "
+        "documents of each class"
     ]
     assert not (workdir / "data/imdb/tokenized").exists()
 

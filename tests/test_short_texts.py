@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -12,16 +14,19 @@ from tests.conftest import ROOT, run_main
 
 
 def test_a_row_is_a_reviews_first_words_and_its_star_class(tmp_path: Path):
-    reviews = tmp_path / "aclImdb"
-    for split, label, name, text in [
-        ("train", "neg", "3_1.txt", "Awful.<br /><br />Truly, deeply awful film"),
-        ("train", "pos", "5_8.txt", "Good"),
-        ("test", "neg", "4_4.txt", "Not great"),
-        ("test", "pos", "9_10.txt", "A masterpiece of its kind"),
-    ]:
-        (reviews / split / label).mkdir(parents=True, exist_ok=True)
-        (reviews / split / label / name).write_text(text)
-    assert list(short_text_rows(reviews, 4)) == [
+    archive = tmp_path / "aclImdb_v1.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in [
+            ("test/pos/9_10.txt", "A masterpiece of its kind"),
+            ("train/neg/3_1.txt", "Awful.<br /><br />Truly, deeply awful film"),
+            ("train/unsup/7_0.txt", "Unlabelled"),
+            ("train/pos/5_8.txt", "Good"),
+            ("test/neg/4_4.txt", "Not great"),
+        ]:
+            info = tarfile.TarInfo(f"aclImdb/{name}")
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+    assert list(short_text_rows(archive, 4)) == [
         {"text": "Awful Truly deeply awful", "label": "1-2", "split": "train"},
         {"text": "Good", "label": "7-8", "split": "train"},
         {"text": "Not great", "label": "3-4", "split": "test"},

@@ -106,13 +106,13 @@ def test_quick_study_runs_end_to_end_through_its_command(
 ):
     """`./rnnlab quick` as the README shows it, on tiny data, its arguments passed on to `dvc exp run`: the preset's
     settings, the language models' among them, land in params.yaml, and the IMDB study runs as DVC experiment
-    `quick` up to its report. The classifiers are narrowed to the three the preset sets keys of. The language models'
+    `quick` up to its report. The classifiers are narrowed to the four the preset sets keys of. The language models'
     half is not run here: test_quick_preset_shortens_every_training_on_a_subset validates the whole preset, and
     every stage of both datasets runs end to end in tests/test_pipeline.py."""
     monkeypatch.chdir(ROOT)
     project = make_project(tmp_path / "project", fake_mirror, {})
-    keep_only(project, ["simple_rnn", "seq_cnn", "region_rnn"])
-    git(project, "commit", "-qam", "three classifiers")
+    keep_only(project, ["simple_rnn", "attention_rnn", "seq_cnn", "region_rnn"])
+    git(project, "commit", "-qam", "four classifiers")
     for name in ("rnnlab", "requirements.txt", "requirements-dev.txt"):
         shutil.copy2(ROOT / name, project / name)
     (project / ".venv").symlink_to(ROOT / ".venv")

@@ -8,8 +8,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from stages.batching import crop
-from stages.data import DataError, load_splits, stratified_split, stratified_subset
+from stages.data import DataError
 from stages.params import Tokenize
+from stages.sources import load_splits, stratified_split, stratified_subset
 from stages.text import OOV, PAD, build_vocab, encode, pad, words
 from stages.tokenize import split_stats
 
