@@ -53,19 +53,22 @@ def open_tar(file: Path) -> tarfile.TarFile:
         raise DataError(f"{file}: cannot read: not a tar archive (plain, gzip, bzip2 or xz)") from None
 
 
-def archive_files(file: Path, wanted: Callable[[tuple[str, ...]], bool]) -> Iterator[tuple[tuple[str, ...], bytes]]:
-    """The files of a tar or zip archive whose path parts `wanted` accepts, with their bytes, in archive order and
-    in one pass through the compression. `wanted` sees every member, folders included."""
+Wanted = Callable[[tuple[str, ...], bool], bool]  # (a member's path parts, is it a file) -> read it?
+
+
+def archive_files(file: Path, wanted: Wanted) -> Iterator[tuple[tuple[str, ...], bytes]]:
+    """The files of a tar or zip archive that `wanted` accepts, with their bytes, in archive order and in one pass
+    through the compression. `wanted` sees every member, folders included."""
     try:
         if file.name.endswith(".zip"):
             with zipfile.ZipFile(file) as archive:
                 for info in archive.infolist():
-                    if wanted(parts := member_parts(info.filename)) and not info.is_dir():
+                    if wanted(parts := member_parts(info.filename), not info.is_dir()):
                         yield parts, archive.read(info)
         else:
             with open_tar(file) as tar:
                 for member in tar:
-                    if wanted(parts := member_parts(member.name)) and member.isfile():
+                    if wanted(parts := member_parts(member.name), member.isfile()):
                         yield parts, tar.extractfile(member).read()
     except UNREADABLE as exc:
         raise DataError(f"{file}: cannot read: {exc}") from None
@@ -103,7 +106,7 @@ def _text_of(file: Path, member: str, binary: IO[bytes] | None, newline: str) ->
 
 
 def read_records(source: Source, raw: Path) -> Iterator[Record]:
-    """Stream a dataset's documents in a fixed order: a table's rows in its order, a folders archive's documents
+    """A dataset's documents in a fixed order: a table's rows in its order, streamed; a folders archive's documents
     sorted by path."""
     file = raw / source_file_name(source.url)
     if source.format == "folders":
@@ -121,23 +124,28 @@ def folder_documents(file: Path, root: str, classes: list[str] | None) -> Iterat
     """
     if not is_archive(file):
         raise DataError(f"{file}: not a tar or zip archive; the folders format reads <split>/<class>/*.txt in one")
-    top, folders = member_parts(root), set()
+    top, splits, folders = member_parts(root), set(), set()
 
-    def wanted(parts: tuple[str, ...]) -> bool:
+    def wanted(parts: tuple[str, ...], is_file: bool) -> bool:
+        """Notes which split and class folders exist (a folder exists if it is listed or holds anything)."""
         depth = len(top)
-        if parts[:depth] != top or len(parts) < depth + 3 or parts[depth] not in ("train", "test"):
+        if parts[:depth] != top or len(parts) == depth or parts[depth] not in ("train", "test"):
             return False
-        folders.add(parts[depth : depth + 2])
-        return len(parts) == depth + 3 and parts[-1].endswith(".txt") and (not classes or parts[depth + 1] in classes)
+        if len(parts) > depth + 1 or not is_file:
+            splits.add(parts[depth])
+        if len(parts) > depth + 2 or (len(parts) == depth + 2 and not is_file):
+            folders.add(parts[depth : depth + 2])
+        in_class = len(parts) == depth + 3 and (not classes or parts[depth + 1] in classes)
+        return is_file and in_class and parts[-1].endswith(".txt")
 
     documents: dict[tuple[str, str], dict[str, bytes]] = {}
     for parts, data in archive_files(file, wanted):
         documents.setdefault(parts[-3:-1], {})[parts[-1]] = data
     where = "".join(f"{part}/" for part in top)
-    if not any(split == "train" for split, _ in folders):
+    if "train" not in splits:
         raise DataError(f"{file}: no {where}train/ in the archive; the folders format expects <split>/<class>/*.txt")
     classes = classes or sorted(name for split, name in folders if split == "train")
-    for split in ("train", "test") if any(split == "test" for split, _ in folders) else ("train",):
+    for split in ("train", "test") if "test" in splits else ("train",):
         for name in classes:
             if (split, name) not in folders:
                 raise DataError(
@@ -262,9 +270,10 @@ def whole_text(file: Path, member: str) -> str:
             return file.read_bytes().decode("utf-8", errors="replace")
         except OSError as exc:
             raise DataError(f"{file}: cannot read ({exc.strerror or exc})") from None
-    texts = [data for _, data in archive_files(file, lambda parts: parts == member_parts(member))]
-    if not member or not texts:
-        raise DataError(f"{file}: no file {member!r} in the archive; source.path names the file to read in it")
+    wanted = member_parts(member)
+    texts = member and [data for _, data in archive_files(file, lambda parts, is_file: is_file and parts == wanted)]
+    if not texts:
+        raise DataError(f"{file}: no file {member or '(source.path)'} in the archive; source.path names it")
     return texts[0].decode("utf-8", errors="replace")
 
 

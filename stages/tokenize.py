@@ -1,8 +1,7 @@
 """Stage `tokenize@<dataset>`: words -> integer ids, padded/truncated to `max_len`, vocabulary from train only.
 
 Writes `tokenized/{train,val,test}/{x,y,lengths}.npy`, `vocab.txt` (line i is id i), `classes.txt`
-(line i is class id i) and `stats.json`, streaming the documents: only a folders archive is held, as bytes, while
-it is read.
+(line i is class id i) and `stats.json`, streaming the documents (a folders archive's are held while it is read).
 For a corpus (stage `lm_tokenize@<corpus>`): characters -> ids, `tokenized/<split>/ids.npy` and `vocab.json`.
 """
 

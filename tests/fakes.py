@@ -9,11 +9,14 @@ import random
 import tarfile
 from pathlib import Path
 
+from stages.params import Source
+
 POSITIVE = ["great", "wonderful", "superb", "loved", "brilliant", "moving", "delight", "charming"]
 NEGATIVE = ["awful", "boring", "terrible", "hated", "dull", "waste", "mess", "tedious"]
 NEUTRAL = ["the", "film", "movie", "plot", "actor", "scene", "story", "it", "was", "and", "a", "of", "this"]
 ARCHIVE = "aclImdb_v1.tar.gz"
 IMDB_URL = f"https://ai.stanford.edu/~amaas/data/sentiment/{ARCHIVE}"
+IMDB = Source(url=IMDB_URL, format="folders", path="aclImdb", classes=["neg", "pos"])  # params.yaml's, no checksum
 
 
 def review(rng: random.Random, positive: bool) -> str:

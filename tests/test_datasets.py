@@ -78,6 +78,26 @@ def test_folders_without_test_split(tmp_path: Path):
 
 
 @pytest.mark.parametrize(
+    ("folders", "message"),
+    [
+        (["pets/train/fish/"], r"pets\.zip: no documents \(\*\.txt\) in pets/train/fish/; every split needs"),
+        (["pets/test/"], r"pets\.zip: no pets/test/cats/ in the archive; expected <split>/<class>/\*\.txt for classes"),
+    ],
+    ids=["empty-class-folder", "test-folder-without-classes"],
+)
+def test_empty_folders_in_an_archive_count_as_folders(tmp_path: Path, folders: list[str], message: str):
+    """As on disk: an empty class folder is a class without documents, an empty test/ a test split without them."""
+    with zipfile.ZipFile(tmp_path / "pets.zip", "w") as archive:
+        for name in ("cats", "dogs"):
+            archive.writestr(f"pets/train/{name}/0.txt", name)
+        for folder in folders:
+            archive.writestr(zipfile.ZipInfo(folder), b"")  # a name ending in / is a folder entry
+    settings = dataset({"url": "pets.zip", "format": "folders", "path": "pets"})
+    with pytest.raises(DataError, match=message):
+        splits_of(tmp_path, settings)
+
+
+@pytest.mark.parametrize(
     ("content", "source", "message"),
     [
         ("body,topic\nhi,a\n", {}, r"d\.csv:2: no 'text' column \(has: body, topic\); set the dataset's source"),

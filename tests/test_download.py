@@ -20,7 +20,7 @@ from tests.conftest import edit_params, make_project, project_env, run, run_main
 
 URL = fakes.IMDB_URL
 CANONICAL = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
-IMDB = Source(url=URL, sha256=CANONICAL, format="folders", path="aclImdb", classes=["neg", "pos"])  # as params.yaml
+IMDB = fakes.IMDB.model_copy(update={"sha256": CANONICAL})  # as params.yaml
 
 
 def local_imdb(archive: Path) -> Source:
@@ -56,10 +56,10 @@ def test_mirror_without_an_entry(tmp_path: Path):
         mirror_checksum(tmp_path, "aclImdb_v1.tar.gz")
 
 
-def tar_with(path: Path, member: tarfile.TarInfo, data: bytes = b"x") -> Path:
+def tar_with(path: Path, member: tarfile.TarInfo, data: bytes) -> Path:
     with tarfile.open(path, "w:gz") as tar:
-        member.size = len(data) if member.isfile() else 0
-        tar.addfile(member, io.BytesIO(data) if member.isfile() else None)
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
     return path
 
 
@@ -78,9 +78,7 @@ def test_members_are_read_never_written(tmp_path: Path, name: str):
 def test_an_empty_archive_is_a_clear_error(tmp_path: Path):
     tarfile.open(tmp_path / "empty.tar.gz", "w:gz").close()
     with pytest.raises(DataError, match=r"empty\.tar\.gz: no aclImdb/train/ in the archive; the folders format"):
-        download(
-            IMDB.model_copy(update={"url": str(tmp_path / "empty.tar.gz"), "sha256": None}), tmp_path / "raw", None
-        )
+        download(local_imdb(tmp_path / "empty.tar.gz"), tmp_path / "raw", None)
     assert not (tmp_path / "raw").exists()
 
 

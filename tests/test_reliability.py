@@ -34,7 +34,7 @@ import yaml
 import stages.download
 from stages.data import DataError, load_arrays
 from stages.download import download, fetch
-from stages.params import Source, load_params
+from stages.params import load_params
 from stages.sources import read_records
 from tests import fakes
 from tests.conftest import (
@@ -253,9 +253,6 @@ def test_disk_full_while_downloading_is_one_error_and_no_partial_file(
     assert dest.read_bytes() == server.body
 
 
-IMDB = Source(url=fakes.IMDB_URL, format="folders", path="aclImdb", classes=["neg", "pos"])
-
-
 def test_disk_full_while_storing_leaves_the_previous_data(
     fake_mirror: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
@@ -275,9 +272,9 @@ def test_disk_full_while_storing_leaves_the_previous_data(
         pytest.raises(DataError, match=rf"cannot write aclImdb_v1.tar.gz in {dest} \(No space left on device\); free"),
     ):
         patch.setattr(shutil, "copyfile", copy_until_full)
-        download(IMDB, dest, fake_mirror)
+        download(fakes.IMDB, dest, fake_mirror)
     assert files_under(tmp_path / "data") == [dest / "previous.txt"]  # no staging folder, no half-written archive
-    assert download(IMDB, dest, fake_mirror)[1] == 240
+    assert download(fakes.IMDB, dest, fake_mirror)[1] == 240
 
 
 def test_download_stage_fails_in_one_line_and_reruns_without_cleanup(server: ArchiveServer, tmp_path: Path):
